@@ -1,0 +1,72 @@
+"""Settings: defaults <- environment <- explicit arguments.
+
+This is the one module that reads os.environ. Everything else receives a
+Settings value. Build-time settings (model, chunking) go into the index
+manifest so that a change triggers a rebuild.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Retrieval modes, used by the eval's ablations.
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = ROOT / "data" / "issues"
+    index_dir: Path = ROOT / "index"
+    model: str | None = None  # None: the bundled offline default (rag.model)
+    model_cache: Path = ROOT / ".cache" / "models"
+    chunk_size: int = 160  # characters; far below the model's 512 tokens
+    chunk_overlap: int = 0
+    top_k: int = 5  # citations shown
+    candidates: int = 20  # per branch, before fusion
+    mode: str = "hybrid"
+    followups: bool = True  # resolve follow-ups with earlier turns
+    extract: bool = True  # pick a short answer inside the sentence
+    max_question_chars: int = 500
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"mode ({self.mode}) must be one of {', '.join(MODES)}")
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk overlap ({self.chunk_overlap}) larger than chunk size ({self.chunk_size})"
+            )
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def from_env(env: dict | None = None, **overrides) -> Settings:
+    """Settings from the environment (RAG_*), then explicit overrides."""
+    env = os.environ if env is None else env
+    s = Settings()
+    if env.get("RAG_DATA_DIR"):
+        s = s.with_(data_dir=Path(env["RAG_DATA_DIR"]))
+    if env.get("RAG_INDEX_DIR"):
+        s = s.with_(index_dir=Path(env["RAG_INDEX_DIR"]))
+    if env.get("RAG_MODEL"):
+        s = s.with_(model=env["RAG_MODEL"])
+    if env.get("RAG_MODEL_CACHE"):
+        s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
+    overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}
+    return s.with_(**overrides)
+
+
+def offline_hub_default(env: dict | None = None) -> None:
+    """Make a hub name fail fast instead of hanging ~70 s on closed networks.
+
+    Set before sentence-transformers / huggingface_hub are imported. A user who
+    has a hub sets HF_HUB_OFFLINE=0 (or HF_ENDPOINT) to opt back in.
+    """
+    env = os.environ if env is None else env
+    if "HF_HUB_OFFLINE" not in env and "HF_ENDPOINT" not in env:
+        env["HF_HUB_OFFLINE"] = "1"
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
