@@ -1,0 +1,217 @@
+"""Hits -> Answer: the supporting sentence, the short answer in it, citations,
+or a refusal with the nearest passages.
+
+Extractive and deterministic, no LLM. Sentences come from the paragraphs the
+hits point into (so a sentence longer than a chunk is still whole). Each is
+scored by how much of the query's IDF mass it contains, how high its passage
+ranked, and whether it holds the kind of thing asked for (rag.extract). The
+question is refused, never answered from thin air, when the best story does
+not support the query's terms, when the thing asked about (GDP) never occurs
+in the issues, or when no candidate sentence holds an answer of the asked kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag import extract
+from rag.lexical import BM25
+from rag.spans import source_span
+from rag.text import STOPWORDS, fold, is_latin, tokens, words
+from rag.types import Answer, Citation, Hit, Paragraph
+
+SENTENCE_RE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")
+SUPPORT_MIN = 0.5  # share of query IDF mass the answer's paragraph must hold
+UNSEEN_WEIGHT = 2.0  # a word the issues never use is strong evidence of "not here"
+QUESTION_WORDS_RE = re.compile(r"多少|多大|几|谁|哪|什么|何时|多久|多长|怎么|如何|是否|吗")
+
+
+@dataclass
+class Sentence:
+    hit: Hit
+    para: Paragraph
+    start: int  # position in the paragraph text
+    end: int
+    in_hit: bool = True  # inside the retrieved passage, not only its paragraph
+
+    @property
+    def text(self) -> str:
+        return self.para.text[self.start : self.end]
+
+
+def sentences_of(para: Paragraph) -> list[tuple[int, int]]:
+    out = []
+    for m in SENTENCE_RE.finditer(para.text):
+        a, b = m.span()
+        while a < b and para.text[a].isspace():
+            a += 1
+        if b > a:
+            out.append((a, b))
+    return out
+
+
+NOUNISH = ("n", "eng", "j", "nr", "ns", "nt", "nz")
+
+
+def _flags(query: str) -> dict[str, str]:
+    from rag.query import _posseg
+
+    return dict(_posseg(query))
+
+
+def _weights(query: str, bm25: BM25, corpus: str) -> dict[str, float]:
+    """IDF weight of each query term. A noun the issues never use (GDP, 北京)
+    weighs double: it is strong evidence the question is about something else.
+    An unseen verb weighs half: users paraphrase verbs (陪同 for 参加)."""
+    q = fold(query)
+    flags = _flags(q)
+    w = {}
+    for t in set(tokens(q)):
+        if len(t) == 1 and not t.isascii():
+            continue  # a lone character (钱, 港) says little about the topic
+        factor = 1.0
+        if t not in corpus:
+            nounish = flags.get(t, "n").startswith(NOUNISH) or t.isascii()
+            factor = UNSEEN_WEIGHT if nounish else 0.5
+        w[t] = bm25.term_idf(t) * factor
+    return w
+
+
+def coverage(weights: dict[str, float], text: str) -> float:
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    t = fold(text)
+    return sum(v for k, v in weights.items() if k in t) / total
+
+
+def focus_term(query: str) -> str | None:
+    """The noun right before the question word: what is asked about (GDP是多少 -> gdp)."""
+    q = fold(query)
+    m = QUESTION_WORDS_RE.search(q)
+    if not m:
+        return None
+    flags = _flags(q[: m.start()])
+    before = [w for w in words(q[: m.start()]) if w not in STOPWORDS and w not in ("的", "是", "有")]
+    if before and (flags.get(before[-1], "x").startswith(NOUNISH) or before[-1].isascii()):
+        return before[-1]
+    return None
+
+
+class Composer:
+    def __init__(self, paragraphs: dict[tuple[str, int, int], Paragraph], titles: dict[tuple[str, int], str],
+                 bm25: BM25, corpus: str, top_k: int = 5, extract_short: bool = True):
+        self.paragraphs, self.titles, self.bm25 = paragraphs, titles, bm25
+        self.corpus = corpus  # folded text of every paragraph and title
+        self.top_k, self.extract_short = top_k, extract_short
+
+    def _sentences(self, hits: list[Hit]) -> list[Sentence]:
+        """Sentences of the hits' paragraphs: a passage often names the subject
+        and the next sentence of its paragraph holds the answer."""
+        seen, out = set(), []
+        for h in hits:
+            c = h.chunk
+            para = self.paragraphs[(c.source, c.story, c.paragraph)]
+            at = para.text.find(c.text)
+            lo, hi = (at, at + len(c.text)) if at >= 0 else (0, len(para.text))
+            for a, b in sentences_of(para):
+                key = (c.source, c.story, c.paragraph, a)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(Sentence(h, para, a, b, b > lo and a < hi))
+        return out
+
+    def compose(self, question: str, query: str, kind: str | None, hits: list[Hit], nearest: list[Hit],
+                followup: bool = False) -> Answer:
+        base = dict(question=question, query=query, kind=kind, followup=followup)
+        if not hits:
+            return self.refuse(base, nearest, "这几期报纸中没有找到与问题相关的内容。")
+        english = is_latin(query)
+        weights = {} if english else _weights(query, self.bm25, self.corpus)
+        focus = None if english else focus_term(query)
+        if focus and focus not in self.corpus:
+            return self.refuse(base, nearest or hits, f"这几期报纸没有提到“{focus}”。")
+        best, best_score, best_spans = None, -1.0, []
+        typed = kind in extract.FINDERS
+        for s in self._sentences(hits):
+            spans = extract.candidates(kind, s.text, fold(query))
+            if typed and not spans and best_spans:
+                continue  # a sentence holding an answer of the asked kind beats any without
+            cov = coverage(weights, s.text) if weights else 0.0
+            # the paragraph says what the sentence is about (张晖一行… / 刘勇、李炜喆参加活动)
+            context = coverage(weights, s.para.text) if weights else 0.0
+            score = 0.6 * cov + 0.4 * context + 0.3 / s.hit.rank + (0.2 if s.in_hit else 0.0)
+            if focus and focus in fold(s.text):
+                score += 0.3
+            if (typed and spans and not best_spans) or score > best_score:
+                best, best_score, best_spans = s, score, spans
+        title = self.titles[(best.hit.chunk.source, best.hit.chunk.story)]
+        # An English question has no lexical support to check: passing the
+        # dense gate (rag.retrieve) is its evidence.
+        if english and not any(h.dense is not None for h in hits):
+            return self.refuse(base, nearest or hits, "这几期报纸中没有找到与问题相关的内容。")
+        if not english and coverage(weights, title + best.para.text) < SUPPORT_MIN:
+            return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
+        if kind in extract.FINDERS and not best_spans:
+            return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
+        span = self._pick(kind, best, best_spans, weights) if self.extract_short else None
+        return self._answer(base, best, span, hits)
+
+    def _pick(self, kind, s: Sentence, spans, weights) -> tuple[int, int] | None:
+        text = fold(s.text)
+        if not spans:
+            return self._clause(s, weights)
+        anchors = [m.start() for k in weights for m in re.finditer(re.escape(k), text)] or [0]
+
+        def distance(span):
+            return min(min(abs(span[0] - a), abs(span[1] - a)) for a in anchors)
+
+        best = min(spans, key=distance)
+        if kind == "person":  # several people named together in one clause: all of them
+            clause = [sp for sp in spans if not re.search(r"[，。；,;]", text[min(sp[0], best[0]):max(sp[1], best[1])])]
+            if len(clause) > 1:
+                return (min(sp[0] for sp in clause), max(sp[1] for sp in clause), "、".join(s.text[a:b] for a, b in clause))
+        return best
+
+    def _clause(self, s: Sentence, weights) -> tuple[int, int] | None:
+        """No kind asked for: the clause holding most of the query."""
+        best, score, pos = None, -1.0, 0
+        for part in re.split(r"(?<=[，；：。！？])", s.text):
+            if part.strip():
+                c = coverage(weights, part)
+                if c > score:
+                    best, score = (pos, pos + len(part.rstrip("，；：。！？"))), c
+            pos += len(part)
+        return best
+
+    def _answer(self, base: dict, s: Sentence, span, hits: list[Hit]) -> Answer:
+        c = s.hit.chunk
+        runs = s.para.runs
+        start, end = source_span(runs, s.start, s.end)
+        answer = answer_start = answer_end = highlight = None
+        if span is not None:
+            a, b = span[0], span[1]
+            highlight = (a, b)
+            answer_start, answer_end = source_span(runs, s.start + a, s.start + b)
+            # several names: 刘勇、李炜喆, highlighted from the first to the last
+            answer = span[2] if len(span) > 2 else s.text[a:b]
+        title = self.titles[(c.source, c.story)]
+        cites = [Citation(1, title, c.paragraph, s.text, s.hit.score, c.source, start, end, highlight)]
+        for h in hits:
+            if len(cites) >= self.top_k:
+                break
+            hc = h.chunk
+            if hc.source == c.source and hc.story == c.story and hc.paragraph == c.paragraph and hc.start <= start < hc.end:
+                continue  # this passage is the sentence already cited
+            cites.append(self._cite(len(cites) + 1, h))
+        return Answer(answerable=True, answer=answer, sentence=s.text, citations=tuple(cites),
+                      answer_start=answer_start, answer_end=answer_end, **base)
+
+    def _cite(self, rank: int, h: Hit) -> Citation:
+        c = h.chunk
+        return Citation(rank, self.titles[(c.source, c.story)], c.paragraph, c.text, h.score, c.source, c.start, c.end)
+
+    def refuse(self, base: dict, nearest: list[Hit], reason: str) -> Answer:
+        cites = tuple(self._cite(i, h) for i, h in enumerate(nearest[: min(3, self.top_k)], 1))
+        return Answer(answerable=False, answer=None, sentence=None, citations=cites, reason=reason, **base)

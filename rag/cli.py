@@ -1,0 +1,147 @@
+"""Command line: `python -m rag {build,ask,search,stories,model}`.
+
+Thin: parses flags into Settings, calls the library, prints. This and app.py
+are the only places that turn library errors into messages; no traceback
+reaches the user (unexpected errors print one line and exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rag.errors import RagError
+
+MAX_ARG_CHARS = 100_000  # larger arguments are refused before any work
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rag", description="Grounded answers from newspaper issues, with citations.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def data_flags(sp, index=True):
+        sp.add_argument("--data", metavar="DIR", help="folder of issue .txt files (env RAG_DATA_DIR)")
+        if index:
+            sp.add_argument("--index", metavar="DIR", help="index folder (env RAG_INDEX_DIR)")
+            sp.add_argument("--model", help="sentence-transformers model name or path (env RAG_MODEL)")
+
+    b = sub.add_parser("build", help="build (or rebuild) the index")
+    data_flags(b)
+    b.add_argument("--force", action="store_true", help="rebuild even if the index is current")
+
+    a = sub.add_parser("ask", help="answer a question, with citations")
+    data_flags(a)
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.add_argument("--history", action="append", default=[], metavar="Q",
+                   help="an earlier question of the same conversation (repeat, oldest first)")
+    a.add_argument("question")
+
+    s = sub.add_parser("search", help="list the passages that match a keyword or question")
+    data_flags(s)
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+    s.add_argument("query")
+
+    st = sub.add_parser("stories", help="print the stories read from the issues")
+    data_flags(st, index=False)
+    st.add_argument("--json", action="store_true", help="print a JSON array")
+
+    m = sub.add_parser("model", help="provision the default model; print its directory on the last line")
+    m.add_argument("--model", help="resolve this model instead of the default")
+    return p
+
+
+def _settings(args):
+    from rag.config import from_env
+
+    return from_env(data_dir=getattr(args, "data", None), index_dir=getattr(args, "index", None),
+                    model=getattr(args, "model", None))
+
+
+def _print_answer(ans) -> None:
+    if ans.query and ans.query != ans.question:
+        print(f"检索：{ans.query}")
+    if not ans.answerable:
+        print(f"无法回答：{ans.reason or '这几期报纸中没有找到答案。'}")
+        if ans.citations:
+            print("最接近的段落：")
+    else:
+        if ans.answer:
+            print(f"答案：{ans.answer}")
+        print(f"依据：{ans.sentence}")
+    for c in ans.citations:
+        print(f"[{c.rank}] 《{c.story}》第{c.paragraph}段 {c.source} [{c.start}–{c.end}] {c.text}")
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    for value in [getattr(args, "question", ""), getattr(args, "query", "")] + getattr(args, "history", []):
+        if value and len(value) > MAX_ARG_CHARS:
+            print(f"Error: the question is too long ({len(value)} characters).", file=sys.stderr)
+            return 2
+    if args.command == "model":
+        from rag.config import from_env
+        from rag.model import resolve_model
+
+        print(resolve_model(from_env(model=args.model)))
+        return 0
+    settings = _settings(args)
+    if args.command == "stories":
+        from rag.ingest import load_issues
+
+        stories, skipped = load_issues(settings.data_dir)
+        for name, why in skipped:
+            print(f"Skipped {name}: {why}", file=sys.stderr)
+        if args.json:
+            print(json.dumps([s.to_json() for s in stories], ensure_ascii=False, indent=1))
+        else:
+            for s in stories:
+                print(f"{s.source} #{s.index + 1} 《{s.title}》 {s.byline or ''} {s.date or ''} "
+                      f"({len(s.paragraphs)} paragraphs)")
+        return 0
+    from rag.engine import Engine
+
+    engine = Engine.open(settings, rebuild=getattr(args, "force", False))
+    if args.command == "build":
+        d = engine.describe()
+        print(f"Index ready: {d['stories']} stories, {d['chunks']} passages, model {d['model']}: "
+              f"{settings.index_dir / 'current'}")
+        return 0
+    if args.command == "ask":
+        ans = engine.ask(args.question, args.history)
+        if args.json:
+            print(json.dumps(ans.to_json(), ensure_ascii=False))
+        else:
+            _print_answer(ans)
+        return 0
+    if args.command == "search":
+        hits = engine.search(args.query, k=args.k)
+        if args.json:
+            print(json.dumps([dict(h.chunk.to_json(), score=h.score, rank=h.rank) for h in hits], ensure_ascii=False))
+        else:
+            for h in hits:
+                c = h.chunk
+                print(f"[{h.rank}] 《{c.title}》第{c.paragraph}段 {c.source} [{c.start}–{c.end}] {c.text}")
+            if not hits:
+                print("没有找到相关段落。")
+        return 0
+    return 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except RagError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the edge: one line, never a traceback
+        print(f"Error: unexpected {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The Python API shared by the chat, the eval and the CLI.
+
+`Engine.open(settings)` loads the embedding model once, then loads the index
+or (when the issues, the model or the chunk settings changed, or the index is
+damaged) rebuilds it. `ask(question, history)` gives an Answer and never
+raises for a bad question; `search` lists passages for staff look-ups.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from rag import extract, store
+from rag.answer import Composer
+from rag.config import Settings, from_env, offline_hub_default
+from rag.errors import BadQuestion
+from rag.query import Resolved, clean, correct, kind_of, resolve
+from rag.retrieve import Retriever
+from rag.text import add_words, fold
+from rag.types import Answer, Chunk, Hit, Story
+
+Progress = Callable[[str], None]
+MAX_HISTORY = 6  # earlier turns considered when resolving a follow-up
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder, stories: list[Story], chunks: list[Chunk], vectors,
+                 manifest: dict):
+        self.settings, self.embedder = settings, embedder
+        self.stories, self.chunks, self.manifest = stories, chunks, manifest
+        self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
+        # Names found in the issues are taught to jieba so BM25 keeps them whole.
+        add_words({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
+        self.retriever = Retriever.build(chunks, vectors, embedder)
+        titles = {(s.source, s.index): s.title for s in stories}
+        paragraphs = {(s.source, s.index, n): p for s in stories for n, p in enumerate(s.paragraphs, 1)}
+        self.corpus = fold("\n".join([s.title for s in stories] + [p.text for p in paragraphs.values()]))
+        self.composer = Composer(paragraphs, titles, self.retriever.bm25, self.corpus,
+                                 top_k=settings.top_k, extract_short=settings.extract)
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, progress: Progress | None = None, embedder=None,
+             rebuild: bool = False) -> "Engine":
+        from rag.ingest import issue_hashes
+
+        settings = settings or from_env()
+        progress = progress or _stderr
+        offline_hub_default()
+        if embedder is None:
+            from rag.embed import load_embedder
+
+            embedder = load_embedder(settings, progress)
+        expected = store.expected_manifest(
+            embedder.name, embedder.dim,
+            {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "splitter": "news-v1"},
+            issue_hashes(settings.data_dir),
+        )
+        if not rebuild:
+            try:
+                s = store.load(settings.index_dir, expected)
+                return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest)
+            except store.IndexStale as e:
+                progress(f"Index needs a rebuild: {e}")
+        return cls.build(settings, embedder, expected, progress)
+
+    @classmethod
+    def build(cls, settings: Settings, embedder, expected: dict, progress: Progress) -> "Engine":
+        from rag.chunk import chunk_stories
+        from rag.ingest import load_issues
+
+        t0 = time.perf_counter()
+        stories, skipped = load_issues(settings.data_dir)
+        for name, why in skipped:
+            progress(f"Skipped {name}: {why}")
+        chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
+        progress(f"Embedding {len(chunks)} passages from {len(stories)} stories ...")
+
+        def tick(done: int, total: int) -> None:
+            progress(f"  embedded {done}/{total}")
+
+        vectors = embedder.encode_passages([c.embed_text for c in chunks], progress=tick)
+        manifest = dict(expected, skipped=[list(x) for x in skipped])
+        store.save(settings.index_dir, manifest, chunks, stories, vectors)
+        s = store.load(settings.index_dir, expected)
+        progress(f"Index built in {time.perf_counter() - t0:.1f} s: {settings.index_dir / 'current'}")
+        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest)
+
+    # ------------------------------------------------------------ asking
+
+    def _story_of(self, query: str) -> tuple[str, int] | None:
+        hits = self.retriever.search(query, k=1, mode=self.settings.mode, candidates=self.settings.candidates)
+        return (hits[0].chunk.source, hits[0].chunk.story) if hits else None
+
+    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        s = self.settings
+        try:
+            q = clean(question, s.max_question_chars)
+        except BadQuestion as e:
+            shown = str(question)[:200] if question is not None else ""
+            return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e))
+        earlier = []
+        for h in list(history)[-MAX_HISTORY:]:
+            try:
+                earlier.append(clean(h, s.max_question_chars))
+            except BadQuestion:
+                continue  # a bad earlier turn is ignored, not fatal
+        asked = correct(q, self.corpus)  # 现代医要港 -> 现代医药港, shown as the query searched
+        resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
+        boost = None
+        if resolved.followup:  # stay on the story the conversation was about
+            prev = resolve(earlier[-1], earlier[:-1], self.corpus).query
+            boost = self._story_of(prev)
+        kind = kind_of(resolved.query)
+        hits = self.retriever.search(resolved.query, k=max(s.top_k, 8), mode=s.mode,
+                                     candidates=s.candidates, boost=boost)
+        nearest = self.retriever.nearest(resolved.query, 3)
+        return self.composer.compose(q, resolved.query, kind, hits, nearest, resolved.followup)
+
+    def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
+        """Passages for a keyword or question, optionally within one issue or story."""
+        q = clean(query, self.settings.max_question_chars)
+
+        def keep(c: Chunk) -> bool:
+            return (source is None or c.source == source) and (story is None or story in c.title)
+
+        return self.retriever.search(q, k=k, mode=self.settings.mode,
+                                     candidates=max(self.settings.candidates, 4 * k), keep=keep)
+
+    def describe(self) -> dict:
+        issues: dict[str, dict] = {}
+        for st in self.stories:
+            d = issues.setdefault(st.source, {"source": st.source, "stories": 0, "dates": []})
+            d["stories"] += 1
+            if st.date and st.date not in d["dates"]:
+                d["dates"].append(st.date)
+        return {"issues": list(issues.values()), "stories": len(self.stories), "chunks": len(self.chunks),
+                "model": self.manifest.get("model"), "skipped": [list(x) for x in self.skipped]}

@@ -1,0 +1,157 @@
+"""Short answers inside a sentence: amounts, dates, people, places, lists.
+
+Each finder takes a (repaired, Simplified) sentence and gives candidate spans
+(start, end) of the kind the question asks for. Patterns are about how news
+text writes these things (number + unit, 5月29日, title + name, 在…召开,
+items joined by 、), not about any one issue.
+"""
+
+from __future__ import annotations
+
+import re
+
+NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"
+UNITS_AREA = "平方公里|万平方米|平方米|平方千米|公顷|亩"
+UNITS_MONEY = "万亿元|亿元|万元|千元|元|美元"
+UNITS_TIME = "周年|个月|年|天|日|小时"
+UNITS_COUNT = "个|家|项|名|人|位|次|批|条|所|座|台|套|种|期|届|户|村|大"
+UNITS_OTHER = "吨|公里|千米|米|%|％|倍|万人|万户|万辆"
+AMOUNT_RE = re.compile(
+    rf"(?:近|约|超过|超|逾|过|共|达)?{NUM}(?:多|余)?(?:万|亿)?"
+    rf"(?:{UNITS_AREA}|{UNITS_MONEY}|{UNITS_OTHER}|{UNITS_TIME}|{UNITS_COUNT})"
+)
+# 过百亿元: an amount written with a word number
+WORD_AMOUNT_RE = re.compile(rf"(?<![\d百千万亿])(?:过|超|近)?[百千万亿]+(?:{UNITS_MONEY})")
+DATE_RE = re.compile(
+    r"(?:\d{4}年)?\d{1,2}月\d{1,2}[日号](?:上午|下午|晚上|晚)?|\d{4}年\d{1,2}月|\d{4}年(?:度)?|"
+    r"(?:今年|去年|明年)(?:年底|年初|上半年|下半年)?|\d{1,2}月(?:初|中旬|下旬|底)"
+)
+
+# Unit families the question's words ask for.
+UNIT_HINTS = [
+    (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|how much|invest|cost|money"), UNITS_MONEY),
+    (re.compile(r"占地|面积|多大|多少亩|how big|how large|area|size"), UNITS_AREA + "|" + UNITS_OTHER),
+    (re.compile(r"周期|多久|多长时间|几年|多少年|how long|years"), UNITS_TIME),
+    (re.compile(r"几个|几家|几项|多少个|多少家|多少项|数量|how many|number"), UNITS_COUNT),
+]
+
+TITLES = (
+    "党工委书记|党工委副书记|党工委委员|副书记|书记|副主任|主任|副部长|部长|副局长|局长|副市长|市长|区长|县长|镇长|"
+    "总经理|经理|董事长|院长|教授|所长|处长|科长|站长|校长|主席|委员|负责人|队长|社长|厂长|专家|医生|工程师|"
+    "通讯员|记者|学者"
+)
+# A name: a surname then one or two characters, ended by a verb, particle or punctuation.
+NAME_END = "出说在强指表介告参传等和与、，。；：“”（）一对到为将率主带陪同也就是的"
+NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?([\u4e00-\u9fff]{{2,3}}?)(?=[{NAME_END}]|$)")
+SPEAKER_RE = re.compile(rf"([\u4e00-\u9fff]{{2,3}}?)(?:在讲话中|强调|指出|表示|介绍|说|告诉|一行)")
+SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范"
+    "金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤练常温康施文牛樊葛邢安齐易乔伍庞颜倪"
+    "庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解"
+    "牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲"
+    "虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练"
+)
+PLACE_RE = re.compile(
+    r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fff“”A-Za-z0-9（）()]{2,20}?)"
+    r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|展厅|，|。)"
+)
+_ITEM = r"(?:(?!等)[\u4e00-\u9fff“”A-Za-z0-9]){1,14}"
+LIST_RE = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:等)?")
+
+
+def _spans(pattern: re.Pattern, text: str, group: int = 0) -> list[tuple[int, int]]:
+    return [m.span(group) for m in pattern.finditer(text)]
+
+
+def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Keep spans in priority order, dropping any that overlaps one kept."""
+    kept: list[tuple[int, int]] = []
+    for s in spans:
+        if all(s[1] <= k[0] or k[1] <= s[0] for k in kept):
+            kept.append(s)
+    return kept
+
+
+def amounts(text: str, question: str = "") -> list[tuple[int, int]]:
+    spans = _disjoint(_spans(AMOUNT_RE, text) + _spans(WORD_AMOUNT_RE, text))
+    spans = sorted(s for s in spans if not _inside_date(text, s))
+    for hint, units in UNIT_HINTS:
+        if hint.search(question):
+            # asked for an area, an amount of money, a count: nothing else will do
+            return [s for s in spans if re.search(rf"(?:{units})$", text[s[0]:s[1]])]
+    return spans
+
+
+def _inside_date(text: str, span: tuple[int, int]) -> bool:
+    return any(a <= span[0] and span[1] <= b for a, b in _spans(DATE_RE, text))
+
+
+DAY_QUESTION_RE = re.compile(r"哪天|哪一天|几号|几月几|日期|什么时候|何时|when|what (?:date|day)")
+
+
+def dates(text: str, question: str = "") -> list[tuple[int, int]]:
+    spans = _spans(DATE_RE, text)
+    if DAY_QUESTION_RE.search(question):  # asked for a day: a bare year will not do
+        days = [s for s in spans if re.search(r"[日号]|上午|下午|晚", text[s[0]:s[1]])]
+        return days or spans
+    return spans
+
+
+def _is_name(s: str) -> bool:
+    return len(s) in (2, 3) and s[0] in SURNAMES
+
+
+def people(text: str, question: str = "") -> list[tuple[int, int]]:
+    # names after a title first: they are the surest, and they keep a
+    # speaker pattern from swallowing the title's last character (主任张晖).
+    found = [s for s in _spans(NAME_RE, text, 1) + _spans(SPEAKER_RE, text, 1) if _is_name(text[s[0]:s[1]])]
+    out = sorted(_disjoint(found))
+    return [s for s in out if text[s[0]:s[1]] not in question]
+
+
+def places(text: str, question: str = "") -> list[tuple[int, int]]:
+    return _spans(PLACE_RE, text, 1)
+
+
+def _trim(item: str, limit: int, from_end: bool) -> str:
+    """Cut an item back to whole jieba words, at most `limit` characters."""
+    from rag.text import words
+
+    if len(item) <= limit:
+        return item
+    ws = words(item)
+    keep = ""
+    for w in (reversed(ws) if from_end else ws):
+        if len(keep) + len(w) > limit:
+            break
+        keep = w + keep if from_end else keep + w
+    return keep or (item[-limit:] if from_end else item[:limit])
+
+
+def lists(text: str, question: str = "") -> list[tuple[int, int]]:
+    """Items joined by 、. The pattern cannot see where the list starts or,
+    without 等, where it ends, so the outer items are cut back to about the
+    length of the inner ones (主要发展医药制剂、… -> 医药制剂、…)."""
+    out = []
+    for a, b in _spans(LIST_RE, text):
+        core = text[a:b]
+        closed = core.endswith("等")
+        if closed:
+            core = core[:-1]
+        items = core.split("、")
+        inner = items[1:-1] if len(items) > 2 else items[1:] if closed else items
+        limit = max(len(i) for i in inner) + 1
+        first = _trim(items[0], limit, from_end=True)
+        last = items[-1] if closed else _trim(items[-1], limit, from_end=False)
+        start = a + len(items[0]) - len(first)
+        end = a + len(core) - (len(items[-1]) - len(last))
+        out.append((start, end))
+    return sorted(out, key=lambda s: s[0] - s[1])  # longest first
+
+
+FINDERS = {"amount": amounts, "date": dates, "person": people, "place": places, "list": lists}
+
+
+def candidates(kind: str | None, text: str, question: str = "") -> list[tuple[int, int]]:
+    finder = FINDERS.get(kind or "")
+    return finder(text, question) if finder else []

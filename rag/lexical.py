@@ -1,0 +1,58 @@
+"""BM25 over jieba tokens, plus a coverage measure used as a threshold.
+
+Takes token lists (rag.text.tokens of folded chunk text, headline included)
+and gives, for a query, BM25 scores for every chunk. BM25 scores are not
+comparable across queries, so the relevance threshold uses `coverage`: the
+share of the query's IDF mass that a chunk matches. A query term that never
+occurs in the corpus (GDP, 北京) keeps a high IDF and so pulls coverage down:
+that is what lets unanswerable questions be refused deterministically.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+
+
+class BM25:
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        self.tf = [Counter(d) for d in docs]
+        self.len = np.array([len(d) for d in docs], dtype=np.float32)
+        self.avglen = float(self.len.mean()) if self.n else 0.0
+        df = Counter(t for d in self.tf for t in d)
+        self.df = df
+        # A term absent from the corpus gets the IDF of a term seen half a time:
+        # rarer than anything indexed, so missing it costs the most coverage.
+        self.unseen_idf = self._idf(0.5)
+        self.idf = {t: self._idf(c) for t, c in df.items()}
+
+    def _idf(self, df: float) -> float:
+        return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+    def term_idf(self, term: str) -> float:
+        return self.idf.get(term, self.unseen_idf)
+
+    def scores(self, query: list[str]) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        if not self.n:
+            return out
+        norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
+        for term in set(query):
+            if term not in self.idf:
+                continue
+            tf = np.array([d.get(term, 0) for d in self.tf], dtype=np.float32)
+            out += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+        return out
+
+    def coverage(self, query: list[str], doc: int) -> float:
+        """Share of the query's distinct-term IDF mass found in chunk `doc`."""
+        terms = set(query)
+        total = sum(self.term_idf(t) for t in terms)
+        if total <= 0:
+            return 0.0
+        found = sum(self.term_idf(t) for t in terms if t in self.tf[doc])
+        return found / total

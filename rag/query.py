@@ -1,0 +1,208 @@
+"""Question -> cleaned question, the kind of answer it asks for, standalone query.
+
+`clean` rejects what cannot be a question (empty, control characters, markup
+only) and caps length. `kind_of` reads what the question asks (amount, date,
+person, place, list) from its question words. `resolve` turns a follow-up
+(那它占地多大？, 总经理是谁？) into a standalone query by carrying over the
+subject of the earlier turns; no LLM involved, and the result is shown to
+the user.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from rag.errors import BadQuestion
+from rag.text import PUNCT_RE, STOPWORDS, fold, is_latin
+
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+TAG_RE = re.compile(r"<[^<>]{0,200}>")
+
+KINDS = [
+    ("date", re.compile(r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|日期|哪年|哪一年|什么日子|\bwhen\b|what (?:date|day)")),
+    ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|\bwho\b|\bwhom\b")),
+    ("place", re.compile(r"哪里|哪儿|什么地方|何地|在哪|哪个地方|地点|地址|\bwhere\b")),
+    ("amount", re.compile(
+        r"多少|多大|几个|几家|几项|几年|几亿|多久|多长|多远|多高|面积|规模多|投资额|\bhow (?:much|many|big|large|long)\b|\bsize\b")),
+    ("list", re.compile(r"哪些|有什么|有哪|包括什么|包含什么|\bwhich\b|\bwhat (?:are|were)\b|\blist\b")),
+]
+
+# Words that point back to an earlier turn.
+ANAPHORA_RE = re.compile(r"^(?:那么|那|还有|另外|此外|并且|而且)|它们|它|其|该|这个|那个|这家|那家|这里|那里|他们|他|她|此"
+                         r"|\b(?:it|its|they|their|them|there|that|this|he|she|his|her)\b")
+LEADING_FILLER_RE = re.compile(r"^(?:那么|那|还有|另外|此外|and|so|then)[\s，,]*", re.I)
+
+ENTITY_FLAGS = {"nr", "ns", "nt", "nz", "j", "eng", "nrt", "nrfg"}
+
+
+def clean(question: str, max_chars: int) -> str:
+    """A usable question, or BadQuestion with a message for people."""
+    if question is None:
+        raise BadQuestion("请输入一个问题。")
+    q = html.unescape(str(question))
+    q = CONTROL_RE.sub(" ", q)
+    if len(q) > max_chars:
+        raise BadQuestion(f"问题太长（{len(q)} 个字符），请控制在 {max_chars} 个字符以内。")
+    q = TAG_RE.sub(" ", q)
+    q = re.sub(r"\s+", " ", q).strip()
+    if not q or not re.search(r"\w", q):
+        raise BadQuestion("请输入一个问题。")
+    return q
+
+
+def kind_of(question: str) -> str | None:
+    q = fold(question)
+    for kind, pattern in KINDS:
+        if pattern.search(q):
+            return kind
+    return None
+
+
+def _posseg(text: str):
+    from rag.text import _jieba
+
+    _jieba()
+    import jieba.posseg as pseg
+
+    return [(w.word, w.flag) for w in pseg.cut(text)]
+
+
+def _corpus_prefix(q: str, corpus: str) -> str:
+    """Longest prefix of q that occurs verbatim in the (folded) corpus."""
+    n = 0
+    while n < len(q) and q[: n + 1] in corpus:
+        n += 1
+    return q[:n]
+
+
+def subject(question: str, corpus: str = "") -> str | None:
+    """The leading noun phrase of a question: what it is about.
+
+    When the question starts with words of the corpus (知和(山东)大药厂占地…),
+    that prefix names the subject better than jieba's tags of unknown names.
+    Otherwise words are taken from the start up to the first question word,
+    pronoun or plain verb. Trailing verbs, numbers and dates are dropped
+    (张晖一行6月2日 -> 张晖).
+    """
+    q = LEADING_FILLER_RE.sub("", fold(question))
+    if is_latin(q):
+        return None
+    prefix = _corpus_prefix(q, corpus) if corpus else ""
+    if len(prefix) >= 3:
+        q = prefix
+    run: list[tuple[str, str]] = []
+    for word, flag in _posseg(q):
+        if prefix:
+            run.append((word, flag))
+            continue
+        if word in "()（）":
+            if run:
+                run.append((word, "x"))
+            continue
+        if word in STOPWORDS or ANAPHORA_RE.fullmatch(word):
+            if run:
+                break
+            continue
+        if flag == "v" and run and not prefix:
+            break
+        run.append((word, flag))
+    while run and (run[-1][1] in ("m", "v", "vn", "uj", "p", "c") or PUNCT_RE.fullmatch(run[-1][0]) or run[-1][0] in ("一行", "月", "日")
+                   or run[-1][0] in STOPWORDS):
+        run.pop()
+    text = "".join(w for w, _ in run)
+    return text if len(text) >= 2 else None
+
+
+def has_entity(question: str) -> bool:
+    """Does the question name what it is about (a name, place, code, number)?"""
+    q = fold(question)
+    if is_latin(q):
+        return len([w for w in re.findall(r"[a-z]+", q) if w not in STOPWORDS]) >= 3
+    for word, flag in _posseg(q):
+        if word in STOPWORDS:
+            continue
+        if flag in ENTITY_FLAGS or any(ch.isdigit() for ch in word):
+            return True
+    return False
+
+
+def is_followup(question: str) -> bool:
+    """Refers back (它, 那…) or names at most one topic word and no entity."""
+    q = fold(question).strip()
+    if ANAPHORA_RE.search(q):
+        return True
+    if is_latin(q):
+        return False
+    from rag.text import content_terms
+
+    return not has_entity(q) and len([t for t in content_terms(q) if len(t) >= 2]) <= 1
+
+
+@dataclass(frozen=True)
+class Resolved:
+    query: str
+    followup: bool
+    carried: str | None  # the subject carried over, if any
+
+
+def resolve(question: str, history: list[str], corpus: str = "") -> Resolved:
+    """Standalone query for `question` given earlier user questions."""
+    if not history or not is_followup(question):
+        return Resolved(question, False, None)
+    # The subject of the nearest earlier turn that has one, itself resolved.
+    for i in range(len(history) - 1, -1, -1):
+        earlier = resolve(history[i], history[:i], corpus).query
+        subj = subject(earlier, corpus) if not is_latin(earlier) else None
+        if subj or is_latin(question):
+            break
+    else:
+        return Resolved(question, False, None)
+    body = LEADING_FILLER_RE.sub("", question.strip())
+    if is_latin(question):
+        return Resolved(f"{earlier} {body}", True, earlier)
+    if subj and fold(subj) in fold(body):
+        return Resolved(question, False, None)
+    replaced, n = re.subn(r"它们|它|其|该|这个|那个|这家|那家|他们", subj, body, count=1)
+    query = replaced if n else f"{subj}{body}"
+    return Resolved(query, True, subj)
+
+
+CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
+
+
+QUESTION_CHARS = set("哪谁几吗呢么何啥怎多少")
+
+
+def correct(question: str, corpus: str, widths: tuple[int, ...] = (5, 4)) -> str:
+    """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text.
+
+    Every `width`-character window of Chinese text in the question that the
+    issues never contain is matched against the corpus with any one of its
+    characters changed, a character that forms no known pair with either
+    neighbour; when exactly one corpus string fits, the window is replaced.
+    Shorter windows are left alone: too much would match.
+    """
+    if not corpus or is_latin(question):
+        return question
+    fixed = fold(question)
+    for width in widths:
+        for run in CJK_RUN_RE.findall(fixed):
+            for lo in range(0, len(run) - width + 1):
+                window = run[lo : lo + width]
+                # question words are the user's own, never a slip for corpus text
+                if window in corpus or QUESTION_CHARS & set(window):
+                    continue
+                found = set()
+                for k in range(1, width - 1):
+                    # a slip sits inside known text and fits neither neighbour
+                    at = lo + k  # neighbours are looked up in the whole run
+                    pairs = [run[max(at - 1, 0):at + 1], run[at:at + 2]]
+                    if any(len(p) == 2 and p in corpus for p in pairs):
+                        continue
+                    pattern = re.escape(window[:k]) + r"[\u4e00-\u9fff]" + re.escape(window[k + 1:])
+                    found.update(m.group(0) for m in re.finditer(pattern, corpus))
+                if len(found) == 1:
+                    fixed = fixed.replace(window, found.pop(), 1)
+    return question if fixed == fold(question) else fixed

@@ -1,0 +1,97 @@
+"""Text normalisation and tokenisation shared by indexing and querying.
+
+`fold` makes a question and a passage comparable (full-width ASCII folded,
+Traditional -> Simplified, lower case); `tokens` turns folded text into BM25
+terms: jieba's search-mode words plus whole numbers, amounts and codes (5G,
+3221, 300亿元) so that exact figures match exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "jieba"
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+CODE_RE = re.compile(r"[a-z0-9][a-z0-9.%]*[a-z0-9%]|[a-z0-9]")
+AMOUNT_RE = re.compile(r"\d+(?:\.\d+)?(?:万|亿)?(?:元|亩|个|人|年|平方公里|平方米|家|项|周年|%)")
+PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+# Words that carry no topic: question words, particles, pronouns, fillers.
+STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 或 有 也 都 就 还 又 被 把 对 为 于 从 到 向 由 以 等 这 那 其 此 之 个 吗 呢 吧 啊 呀 么
+    什么 多少 多大 几 哪 哪里 哪儿 哪些 哪个 哪天 哪位 谁 怎么 怎样 如何 为什么 何时 何地 多久 多长 多远 是否 有没有
+    什么样 请问 一下 告诉 我 我们 你 你们 它 它们 他 他们 她 该 这个 那个 这些 那些 一个 请 呢 吗 嘛 哦 啦
+    the a an of in on at to for is are was were what who when where which how much many does do did
+    will would with and or by from it its that this be been has have had""".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """NFKC (full-width digits and letters to ASCII), Simplified, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    try:
+        text = _t2s().convert(text)
+    except Exception:  # opencc missing or broken: Simplified input still works
+        pass
+    return text.lower()
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    jieba.dt.tmp_dir = str(CACHE)
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    return jieba
+
+
+def add_words(words, tag: str = "nr") -> None:
+    """Teach jieba words found in the corpus (names), so they stay whole."""
+    jb = _jieba()
+    for w in words:
+        jb.add_word(w, freq=2000, tag=tag)
+
+
+def words(text: str) -> list[str]:
+    """jieba words of folded text, punctuation dropped."""
+    return [w for w in _jieba().cut(text) if not PUNCT_RE.fullmatch(w)]
+
+
+def tokens(text: str) -> list[str]:
+    """BM25 terms of already-folded text."""
+    out = [w for w in _jieba().cut_for_search(text) if not PUNCT_RE.fullmatch(w) and w not in STOPWORDS]
+    out += CODE_RE.findall(text)
+    out += AMOUNT_RE.findall(text)
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """Distinct topic words of folded text (no stopwords, no single CJK particles)."""
+    seen: list[str] = []
+    for w in words(text):
+        if w in STOPWORDS or w in seen:
+            continue
+        if len(w) == 1 and not w.isalnum():
+            continue
+        seen.append(w)
+    return seen
+
+
+def is_latin(text: str) -> bool:
+    """Mostly Latin letters: an English question."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(1 for c in letters if c.isascii())
+    return bool(letters) and latin / len(letters) > 0.6

@@ -1,0 +1,71 @@
+"""Shared fixtures: a fake deterministic embedder and tiny made-up issues.
+
+The fake embedder hashes character unigrams and bigrams into a fixed number of
+dimensions, so texts sharing words get similar vectors. It is right for fast
+unit tests; the real model runs in tests marked `slow`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REAL_ISSUE = ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt"
+
+
+class FakeEmbedder:
+    name = "fake-hash-bigrams"
+    dim = 64
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        grams = list(text) + [text[i : i + 2] for i in range(len(text) - 1)]
+        for g in grams:
+            if g.isspace():
+                continue
+            h = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little")
+            v[h % self.dim] += 1.0 if len(g) == 1 else 2.0
+        n = np.linalg.norm(v)
+        return v / n if n else v
+
+    def encode_queries(self, texts):
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def encode_passages(self, texts, progress=None):
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+TINY_ISSUE = """\
+南湖新区举行春季招聘会
+
+本报讯(记者 王明)3月12日,南湖新区春季招聘会在会展中心举行。共有120家企业参加,提供岗位3500个。
+
+新区人社局局长赵立新介绍,今年计划新增就业岗位1.2万个,
+比去年增长15%。
+
+记者 周红 摄
+
+城东污水处理厂二期投产
+
+本报讯(通讯员 陈晨)4月8日,城东污水处理厂二期工程正式投产,总投资2.6亿元,日处理能力10万吨。
+"""
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    d = tmp_path / "issues"
+    d.mkdir()
+    (d / "tiny-issue.txt").write_text(TINY_ISSUE, encoding="utf-8")
+    return d
