@@ -15,15 +15,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag import extract
+from rag import credits, extract
 from rag.lexical import BM25
 from rag.spans import source_span
 from rag.text import STOPWORDS, fold, is_latin, tokens, words
-from rag.types import Answer, Citation, Hit, Paragraph
+from rag.types import Answer, Citation, Hit, Paragraph, Story
 
 SENTENCE_RE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")
 SUPPORT_MIN = 0.5  # share of query IDF mass the answer's paragraph must hold
-UNSEEN_WEIGHT = 2.0  # a word the issues never use is strong evidence of "not here"
+UNSEEN_WEIGHT = 2.0  # a name the issues never use is strong evidence of "not here"
 QUESTION_WORDS_RE = re.compile(r"多少|多大|几|谁|哪|什么|何时|多久|多长|怎么|如何|是否|吗")
 
 
@@ -52,6 +52,9 @@ def sentences_of(para: Paragraph) -> list[tuple[int, int]]:
 
 
 NOUNISH = ("n", "eng", "j", "nr", "ns", "nt", "nz")
+# names of places, bodies and things, not common nouns; jieba's person tag is
+# left out: it also lands on ordinary words (老总)
+ENTITY = ("eng", "ns", "nt", "nz")
 
 
 def _flags(query: str) -> dict[str, str]:
@@ -60,21 +63,49 @@ def _flags(query: str) -> dict[str, str]:
     return dict(_posseg(query))
 
 
+ASKED_TYPE_RE = re.compile(r"(?:哪些|哪个|哪几|哪一|哪|什么|多少|几|啥)([\u4e00-\u9fff]{1,2})")
+QUESTION_CHAR_RE = re.compile(r"[哪谁啥吗呢]|什么|多少")
+
+
+def _in_dictionary(word: str) -> bool:
+    from rag.text import _jieba
+
+    return bool(_jieba().dt.FREQ.get(word))
+
+
 def _weights(query: str, bm25: BM25, corpus: str) -> dict[str, float]:
-    """IDF weight of each query term. A noun the issues never use (GDP, 北京)
-    weighs double: it is strong evidence the question is about something else.
-    An unseen verb weighs half: users paraphrase verbs (陪同 for 参加)."""
+    """How much each query word says about the topic (IDF, adjusted).
+
+    Question words (哪一年, 啥时候) and the noun naming the kind of answer
+    (哪些*项目*, 什么*职务*, 多少*钱*) are not the topic and are left out. For a
+    word the issues never use: a name (GDP, 北京) weighs double, being strong
+    evidence the question is about something else; a common noun (老总, 地方)
+    or verb (陪同) is probably the user's paraphrase and weighs like an
+    ordinary word, or half for a verb; a word jieba made up from characters
+    around it (港要 in 医药港要砸) is no evidence at all.
+    """
     q = fold(query)
     flags = _flags(q)
+    asked = {m.group(1) for m in ASKED_TYPE_RE.finditer(q)}
+    asked |= {a[:1] for a in asked}
+    all_terms = set(tokens(q))
+    question_words = [t for t in all_terms if QUESTION_CHAR_RE.search(t)]
+    terms = [t for t in all_terms if t not in asked and not any(t in qw for qw in question_words)
+             and not (len(t) == 1 and not t.isascii())]  # a lone character (钱, 港) says little
+    seen = [bm25.term_idf(t) for t in terms if t in corpus]
+    ordinary = sorted(seen)[len(seen) // 2] if seen else bm25.unseen_idf
     w = {}
-    for t in set(tokens(q)):
-        if len(t) == 1 and not t.isascii():
-            continue  # a lone character (钱, 港) says little about the topic
-        factor = 1.0
-        if t not in corpus:
-            nounish = flags.get(t, "n").startswith(NOUNISH) or t.isascii()
-            factor = UNSEEN_WEIGHT if nounish else 0.5
-        w[t] = bm25.term_idf(t) * factor
+    for t in terms:
+        if t in corpus:
+            w[t] = bm25.term_idf(t)
+            continue
+        flag = flags.get(t, "n")
+        if t.isascii() or flag.startswith(ENTITY):
+            w[t] = bm25.unseen_idf * UNSEEN_WEIGHT
+        elif not _in_dictionary(t):
+            continue
+        else:
+            w[t] = ordinary * (1.0 if flag.startswith(NOUNISH) else 0.5)
     return w
 
 
@@ -87,22 +118,26 @@ def coverage(weights: dict[str, float], text: str) -> float:
 
 
 def focus_term(query: str) -> str | None:
-    """The noun right before the question word: what is asked about (GDP是多少 -> gdp)."""
+    """The name right before the question word: what is asked about (GDP是多少 -> gdp).
+    Only names (GDP, 北京): a common noun there is often the user's own word."""
     q = fold(query)
     m = QUESTION_WORDS_RE.search(q)
     if not m:
         return None
     flags = _flags(q[: m.start()])
     before = [w for w in words(q[: m.start()]) if w not in STOPWORDS and w not in ("的", "是", "有")]
-    if before and (flags.get(before[-1], "x").startswith(NOUNISH) or before[-1].isascii()):
+    if before and (flags.get(before[-1], "x").startswith(ENTITY) or before[-1].isascii()):
         return before[-1]
     return None
 
 
 class Composer:
-    def __init__(self, paragraphs: dict[tuple[str, int, int], Paragraph], titles: dict[tuple[str, int], str],
-                 bm25: BM25, corpus: str, top_k: int = 5, extract_short: bool = True):
-        self.paragraphs, self.titles, self.bm25 = paragraphs, titles, bm25
+    def __init__(self, stories: list[Story], bm25: BM25, corpus: str, source_text, top_k: int = 5,
+                 extract_short: bool = True):
+        self.stories = {(s.source, s.index): s for s in stories}
+        self.titles = {k: s.title for k, s in self.stories.items()}
+        self.paragraphs = {(s.source, s.index, n): p for s in stories for n, p in enumerate(s.paragraphs, 1)}
+        self.bm25, self.source_text = bm25, source_text  # source_text(name) -> decoded issue text
         self.corpus = corpus  # folded text of every paragraph and title
         self.top_k, self.extract_short = top_k, extract_short
 
@@ -128,6 +163,10 @@ class Composer:
         if not hits:
             return self.refuse(base, nearest, "这几期报纸中没有找到与问题相关的内容。")
         english = is_latin(query)
+        if credits.asks_credit(fold(query)):
+            credited = self._credit(base, query, hits)
+            if credited:
+                return credited
         weights = {} if english else _weights(query, self.bm25, self.corpus)
         focus = None if english else focus_term(query)
         if focus and focus not in self.corpus:
@@ -148,26 +187,53 @@ class Composer:
                 best, best_score, best_spans = s, score, spans
         title = self.titles[(best.hit.chunk.source, best.hit.chunk.story)]
         # An English question has no lexical support to check: passing the
-        # dense gate (rag.retrieve) is its evidence.
-        if english and not any(h.dense is not None for h in hits):
+        # dense gate (rag.retrieve) is its evidence, and it must ask for
+        # something the text can show (a figure, date, name, place, list).
+        if english and (not any(h.dense is not None for h in hits) or kind not in extract.FINDERS):
             return self.refuse(base, nearest or hits, "这几期报纸中没有找到与问题相关的内容。")
-        if not english and coverage(weights, title + best.para.text) < SUPPORT_MIN:
-            return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
+        if not english:
+            support = title + best.para.text
+            if coverage(weights, support) < SUPPORT_MIN:
+                return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
+            # the question's most specific word must be where the answer is
+            # (岳程街道的党工委书记 is not answered from another body's 党工委副书记)
+            seen = [t for t in weights if t in self.corpus and len(t) >= 2]
+            if seen:
+                rarest = max(seen, key=self.bm25.term_idf)
+                if rarest not in fold(support):
+                    return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")
         if kind in extract.FINDERS and not best_spans:
             return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
         span = self._pick(kind, best, best_spans, weights) if self.extract_short else None
         return self._answer(base, best, span, hits)
 
-    def _pick(self, kind, s: Sentence, spans, weights) -> tuple[int, int] | None:
+    def _pick(self, kind, s: Sentence, spans, weights) -> tuple | None:
+        """The candidate the question's words point at.
+
+        News text names a thing, then gives its figure (签约项目31个，其中科研
+        加工项目18个): a candidate scores by the weight of the query words just
+        before it in the same clause, less for words after it or further away.
+        A candidate that repeats the question's own words is not an answer.
+        """
         text = fold(s.text)
         if not spans:
             return self._clause(s, weights)
-        anchors = [m.start() for k in weights for m in re.finditer(re.escape(k), text)] or [0]
+        hits = [(m.start(), m.end(), w) for k, w in weights.items() for m in re.finditer(re.escape(k), text)]
 
-        def distance(span):
-            return min(min(abs(span[0] - a), abs(span[1] - a)) for a in anchors)
+        def score(span):
+            a, b = span
+            total = 0.0
+            for x, y, w in hits:
+                if x < b and a < y:
+                    total -= w  # overlaps the question's words
+                    continue
+                between = text[y:a] if y <= a else text[b:x]
+                gap = len(between) + (6 if re.search(r"[，。；,;]", between) else 0)
+                total += w * (1.0 if y <= a else 0.5) / (1 + gap / 4)
+            return total
 
-        best = min(spans, key=distance)
+        ranked = sorted(spans, key=lambda sp: (-score(sp), sp[0]))
+        best = ranked[0]
         if kind == "person":  # several people named together in one clause: all of them
             clause = [sp for sp in spans if not re.search(r"[，。；,;]", text[min(sp[0], best[0]):max(sp[1], best[1])])]
             if len(clause) > 1:
@@ -207,6 +273,23 @@ class Composer:
             cites.append(self._cite(len(cites) + 1, h))
         return Answer(answerable=True, answer=answer, sentence=s.text, citations=tuple(cites),
                       answer_start=answer_start, answer_end=answer_end, **base)
+
+    def _credit(self, base: dict, query: str, hits: list[Hit]) -> Answer | None:
+        """Authorship questions: the byline or photo credit of the best story."""
+        c = hits[0].chunk
+        story = self.stories[(c.source, c.story)]
+        found = credits.find_credit(story, self.source_text(c.source), bool(credits.ASKS_PHOTO_RE.search(fold(query))))
+        if not found:
+            return None
+        text, start, end, para = found
+        name = credits.credit_name(text.strip("()（）本报讯"))
+        at = text.rfind(name)
+        cite = Citation(1, story.title, para, text, hits[0].score, c.source, start, end,
+                        (at, at + len(name)) if at >= 0 else None)
+        others = [self._cite(i, h) for i, h in enumerate(hits[: self.top_k - 1], 2)]
+        return Answer(answerable=True, answer=name, sentence=text, citations=(cite, *others),
+                      answer_start=start + at if at >= 0 else None,
+                      answer_end=start + at + len(name) if at >= 0 else None, **{**base, "kind": "person"})
 
     def _cite(self, rank: int, h: Hit) -> Citation:
         c = h.chunk

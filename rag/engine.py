@@ -8,11 +8,12 @@ raises for a bad question; `search` lists passages for staff look-ups.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
 
-from rag import extract, store
+from rag import credits, extract, store
 from rag.answer import Composer
 from rag.config import Settings, from_env, offline_hub_default
 from rag.errors import BadQuestion
@@ -23,6 +24,7 @@ from rag.types import Answer, Chunk, Hit, Story
 
 Progress = Callable[[str], None]
 MAX_HISTORY = 6  # earlier turns considered when resolving a follow-up
+PERSON_PRONOUN_RE = re.compile(r"他们|她们|他|她|\b(?:he|she|him|her)\b", re.I)
 
 
 def _stderr(message: str) -> None:
@@ -36,13 +38,21 @@ class Engine:
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
         # Names found in the issues are taught to jieba so BM25 keeps them whole.
-        add_words({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
+        self.names = {p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)}
+        add_words(self.names)
         self.retriever = Retriever.build(chunks, vectors, embedder)
-        titles = {(s.source, s.index): s.title for s in stories}
-        paragraphs = {(s.source, s.index, n): p for s in stories for n, p in enumerate(s.paragraphs, 1)}
-        self.corpus = fold("\n".join([s.title for s in stories] + [p.text for p in paragraphs.values()]))
-        self.composer = Composer(paragraphs, titles, self.retriever.bm25, self.corpus,
+        self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
+        self.composer = Composer(stories, self.retriever.bm25, self.corpus, self._source_text,
                                  top_k=settings.top_k, extract_short=settings.extract)
+        self._sources: dict[str, str] = {}
+
+    def _source_text(self, name: str) -> str:
+        """The issue file's text, as offsets count it (read once, on demand)."""
+        if name not in self._sources:
+            from rag.ingest import read_issue
+
+            self._sources[name] = read_issue(self.settings.data_dir / name)
+        return self._sources[name]
 
     # ------------------------------------------------------------ building
 
@@ -112,14 +122,22 @@ class Engine:
                 earlier.append(clean(h, s.max_question_chars))
             except BadQuestion:
                 continue  # a bad earlier turn is ignored, not fatal
-        asked = correct(q, self.corpus)  # 现代医要港 -> 现代医药港, shown as the query searched
+        asked = correct(q, self.corpus, self.names)  # 现代医要港 -> 现代医药港, shown as the query searched
         resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
+        if s.followups and earlier and PERSON_PRONOUN_RE.search(asked):
+            # 他/她 points at the person the previous answer named, if it named one
+            prev = self.ask(earlier[-1], earlier[:-1])
+            if prev.answerable and prev.kind == "person" and prev.answer:
+                person = prev.answer.split("、")[0]
+                resolved = Resolved(PERSON_PRONOUN_RE.sub(person, asked, count=1), True, person)
         boost = None
         if resolved.followup:  # stay on the story the conversation was about
             prev = resolve(earlier[-1], earlier[:-1], self.corpus).query
             boost = self._story_of(prev)
         kind = kind_of(resolved.query)
-        hits = self.retriever.search(resolved.query, k=max(s.top_k, 8), mode=s.mode,
+        # "who wrote the piece on X": search for X, the credit comes from its story
+        searched = credits.topic(resolved.query) if credits.asks_credit(fold(resolved.query)) else resolved.query
+        hits = self.retriever.search(searched, k=max(s.top_k, 8), mode=s.mode,
                                      candidates=s.candidates, boost=boost)
         nearest = self.retriever.nearest(resolved.query, 3)
         return self.composer.compose(q, resolved.query, kind, hits, nearest, resolved.followup)

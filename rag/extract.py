@@ -1,4 +1,4 @@
-"""Short answers inside a sentence: amounts, dates, people, places, lists.
+"""Short answers inside a sentence: amounts, dates, people, titles, places, lists.
 
 Each finder takes a (repaired, Simplified) sentence and gives candidate spans
 (start, end) of the kind the question asks for. Patterns are about how news
@@ -53,9 +53,9 @@ SURNAMES = set(
 )
 PLACE_RE = re.compile(
     r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fff“”A-Za-z0-9（）()]{2,20}?)"
-    r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|展厅|，|。)"
+    r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|，|。)"
 )
-_ITEM = r"(?:(?!等)[\u4e00-\u9fff“”A-Za-z0-9]){1,14}"
+_ITEM = r"(?:(?!等)[\u4e00-\u9fffA-Za-z0-9（）()]){1,24}"
 LIST_RE = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:等)?")
 
 
@@ -86,11 +86,18 @@ def _inside_date(text: str, span: tuple[int, int]) -> bool:
     return any(a <= span[0] and span[1] <= b for a, b in _spans(DATE_RE, text))
 
 
-DAY_QUESTION_RE = re.compile(r"哪天|哪一天|几号|几月几|日期|什么时候|何时|when|what (?:date|day)")
+DAY_QUESTION_RE = re.compile(r"哪天|哪一天|几号|几月几|日期|什么时候|啥时|何时|when|what (?:date|day)")
+YEAR_QUESTION_RE = re.compile(r"哪年|哪一年|几几年|which year|what year")
+RELATIVE_RE = re.compile(r"^(?:今年|去年|明年)")
 
 
 def dates(text: str, question: str = "") -> list[tuple[int, int]]:
     spans = _spans(DATE_RE, text)
+    # 今年 only answers when the text gives nothing more exact
+    exact = [s for s in spans if not RELATIVE_RE.match(text[s[0]:s[1]])]
+    spans = exact or spans
+    if YEAR_QUESTION_RE.search(question):  # asked for a year: 6月2日 will not do
+        return [s for s in exact if re.search(r"\d{4}年", text[s[0]:s[1]])]
     if DAY_QUESTION_RE.search(question):  # asked for a day: a bare year will not do
         days = [s for s in spans if re.search(r"[日号]|上午|下午|晚", text[s[0]:s[1]])]
         return days or spans
@@ -109,8 +116,76 @@ def people(text: str, question: str = "") -> list[tuple[int, int]]:
     return [s for s in out if text[s[0]:s[1]] not in question]
 
 
+PLACE_END_RE = re.compile(
+    r"(?:中心|展厅|党校|会议室|大厦|广场|街道|社区|镇|乡|村|区|县|市|省|园|港|厂|公司|学校|大学|医院|馆|厅|室|基地|楼|站|场|所|院)$")
+
+
 def places(text: str, question: str = "") -> list[tuple[int, int]]:
-    return _spans(PLACE_RE, text, 1)
+    """在/到/赴 + a name that ends like a place (中心, 党校, 街道, 镇 …)."""
+    return [s for s in _spans(PLACE_RE, text, 1) if PLACE_END_RE.search(text[s[0]:s[1]])]
+
+
+# English nouns after "which", as the Chinese suffix news text uses for them.
+WHICH_EN = {"town": "镇", "township": "镇", "village": "村", "city": "市", "county": "县", "district": "区",
+            "subdistrict": "街道", "street": "街道", "province": "省", "company": "公司|企业", "enterprise": "企业",
+            "school": "学校", "hospital": "医院", "university": "大学", "department": "部|局|委",
+            "factory": "厂", "park": "园", "centre": "中心", "center": "中心"}
+
+
+def which(text: str, question: str = "") -> list[tuple[int, int]]:
+    """哪个镇 / which town: a name in the sentence ending with that noun (陈集镇)."""
+    from rag.text import words
+
+    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,2})", question)
+    if m:
+        noun = m.group(1)
+        suffix = re.escape(noun if len(noun) == 2 and noun in text else noun[0])
+    else:
+        m = re.search(r"\bwhich (\w+)", question)
+        suffix = WHICH_EN.get(m.group(1)) if m else None
+        if not suffix:
+            return []
+    out = []
+    for mm in re.finditer(rf"(?:{suffix})", text):
+        b = mm.end()
+        lead = re.search(r"[\u4e00-\u9fff]{0,8}$", text[:mm.start()]).group(0)
+        ws = words(lead + mm.group(0)) if lead else [mm.group(0)]
+        # the last word, with single characters before it (陈 + 集镇: a name jieba does not know)
+        name = ws[-1]
+        for w in reversed(ws[:-1]):
+            if len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
+                break
+            name = w + name
+        if len(name) >= 2 and name[0] not in "全本该各每此某":
+            out.append((b - len(name), b))
+    return out
+
+
+def titles(text: str, question: str = "") -> list[tuple[int, int]]:
+    """The office written before a person's name: 市委宣传部副部长、市委网信办主任张晖 ->
+    市委宣传部副部长、市委网信办主任 (the name is the one the question names)."""
+    out = []
+    for name_span in _spans(NAME_RE, text, 1):
+        name = text[name_span[0]:name_span[1]]
+        if question and name not in question:
+            continue
+        start = name_span[0]
+        while start > 0 and text[start - 1] not in "，。；：,;:（(":
+            start -= 1
+        lead = DATE_RE.match(text, start)  # a dateline before the office is not part of it
+        if lead:
+            start = lead.end()
+        while start < name_span[0] and text[start] in "，, ":
+            start += 1
+        if start < name_span[0]:
+            out.append((start, name_span[0]))
+    return out
+
+
+def _posseg(text: str) -> list[tuple[str, str]]:
+    from rag.query import _posseg as pos
+
+    return pos(text)
 
 
 def _trim(item: str, limit: int, from_end: bool) -> str:
@@ -119,19 +194,42 @@ def _trim(item: str, limit: int, from_end: bool) -> str:
 
     if len(item) <= limit:
         return item
-    ws = words(item)
     keep = ""
+    ws = words(item)
     for w in (reversed(ws) if from_end else ws):
         if len(keep) + len(w) > limit:
             break
         keep = w + keep if from_end else keep + w
-    return keep or (item[-limit:] if from_end else item[:limit])
+    return keep or item
+
+
+def _trim_first(item: str, limit: int) -> str:
+    """What leads into a list: 由上海市… -> 上海市…, 主要发展医药制剂 -> 医药制剂."""
+    def strip(text: str) -> str:
+        ws = _posseg(text)
+        while len(ws) > 1 and ws[0][1][:1] in ("p", "c"):
+            ws = ws[1:]
+        return "".join(w for w, _ in ws)
+
+    return strip(_trim(strip(item), limit, from_end=True))
+
+
+def _trim_last(item: str, limit: int) -> str:
+    """What follows a list: 新能源新材料三大主导产业和新 -> 新能源新材料."""
+    if len(item) <= limit:
+        return item
+    ws = _posseg(item)
+    for i, (w, flag) in enumerate(ws):
+        if i and flag[:1] in ("v", "u", "c", "m", "p", "d", "j") and not flag.startswith("vn"):
+            item = "".join(w for w, _ in ws[:i])
+            break
+    return _trim(item, limit, from_end=False)
 
 
 def lists(text: str, question: str = "") -> list[tuple[int, int]]:
     """Items joined by 、. The pattern cannot see where the list starts or,
     without 等, where it ends, so the outer items are cut back to about the
-    length of the inner ones (主要发展医药制剂、… -> 医药制剂、…)."""
+    length of the inner ones, at word boundaries (jieba)."""
     out = []
     for a, b in _spans(LIST_RE, text):
         core = text[a:b]
@@ -141,15 +239,17 @@ def lists(text: str, question: str = "") -> list[tuple[int, int]]:
         items = core.split("、")
         inner = items[1:-1] if len(items) > 2 else items[1:] if closed else items
         limit = max(len(i) for i in inner) + 1
-        first = _trim(items[0], limit, from_end=True)
-        last = items[-1] if closed else _trim(items[-1], limit, from_end=False)
+        first = _trim_first(items[0], limit)
+        last = items[-1] if closed else _trim_last(items[-1], limit)
         start = a + len(items[0]) - len(first)
         end = a + len(core) - (len(items[-1]) - len(last))
-        out.append((start, end))
+        if end > start:
+            out.append((start, end))
     return sorted(out, key=lambda s: s[0] - s[1])  # longest first
 
 
-FINDERS = {"amount": amounts, "date": dates, "person": people, "place": places, "list": lists}
+FINDERS = {"amount": amounts, "date": dates, "person": people, "place": places, "list": lists,
+           "which": which, "title": titles}
 
 
 def candidates(kind: str | None, text: str, question: str = "") -> list[tuple[int, int]]:

@@ -21,12 +21,15 @@ CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202
 TAG_RE = re.compile(r"<[^<>]{0,200}>")
 
 KINDS = [
-    ("date", re.compile(r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|日期|哪年|哪一年|什么日子|\bwhen\b|what (?:date|day)")),
-    ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|\bwho\b|\bwhom\b")),
-    ("place", re.compile(r"哪里|哪儿|什么地方|何地|在哪|哪个地方|地点|地址|\bwhere\b")),
+    ("date", re.compile(r"哪天|哪一天|什么时候|啥时候|啥时|何时|几月几[日号]|几号|日期|哪年|哪一年|什么日子"
+                        r"|\bwhen\b|what (?:date|day)|which year|what year")),
+    ("title", re.compile(r"职务|职位|头衔|什么官|担任什么|\bposition\b|\bjob title\b")),
+    ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|叫啥|叫什么|\bwho\b|\bwhom\b")),
+    ("list", re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|\bwhat (?:are|were)\b|\blist\b")),
+    ("place", re.compile(r"哪里|哪儿|什么地方|何地|在哪(?!些|几)|哪个地方|地点|地址|\bwhere\b")),
+    ("which", re.compile(r"哪(?:个|家|所|座|一)[\u4e00-\u9fff]|\bwhich\b")),
     ("amount", re.compile(
         r"多少|多大|几个|几家|几项|几年|几亿|多久|多长|多远|多高|面积|规模多|投资额|\bhow (?:much|many|big|large|long)\b|\bsize\b")),
-    ("list", re.compile(r"哪些|有什么|有哪|包括什么|包含什么|\bwhich\b|\bwhat (?:are|were)\b|\blist\b")),
 ]
 
 # Words that point back to an earlier turn.
@@ -175,7 +178,7 @@ CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 QUESTION_CHARS = set("哪谁几吗呢么何啥怎多少")
 
 
-def correct(question: str, corpus: str, widths: tuple[int, ...] = (5, 4)) -> str:
+def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 4)) -> str:
     """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text.
 
     Every `width`-character window of Chinese text in the question that the
@@ -205,4 +208,11 @@ def correct(question: str, corpus: str, widths: tuple[int, ...] = (5, 4)) -> str
                     found.update(m.group(0) for m in re.finditer(pattern, corpus))
                 if len(found) == 1:
                     fixed = fixed.replace(window, found.pop(), 1)
+    # a name is short: one changed character of a known name (练建君 -> 练建军)
+    for name in names:
+        if len(name) == 3 and name not in fixed:
+            pattern = "|".join(re.escape(name[:k]) + r"[\u4e00-\u9fff]" + re.escape(name[k + 1:]) for k in (1, 2))
+            m = re.search(pattern, fixed)
+            if m and m.group(0) not in corpus:
+                fixed = fixed.replace(m.group(0), name, 1)
     return question if fixed == fold(question) else fixed
