@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from rag import credits, extract
 from rag.lexical import BM25
 from rag.spans import source_span
-from rag.text import STOPWORDS, fold, is_latin, tokens, words
+from rag.support import NOUNISH, SUPPORT_MIN, pos_flags, query_weights, coverage, focus_term
+from rag.text import fold, is_latin
 from rag.types import Answer, Citation, Hit, Paragraph, Story
 
 SENTENCE_RE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")
-SUPPORT_MIN = 0.5  # share of query IDF mass the answer's paragraph must hold
-UNSEEN_WEIGHT = 2.0  # a name the issues never use is strong evidence of "not here"
-QUESTION_WORDS_RE = re.compile(r"多少|多大|几|谁|哪|什么|何时|多久|多长|怎么|如何|是否|吗")
 
 
 @dataclass
@@ -49,86 +47,6 @@ def sentences_of(para: Paragraph) -> list[tuple[int, int]]:
         if b > a:
             out.append((a, b))
     return out
-
-
-NOUNISH = ("n", "eng", "j", "nr", "ns", "nt", "nz")
-# names of places, bodies and things, not common nouns; jieba's person tag is
-# left out: it also lands on ordinary words (老总)
-ENTITY = ("eng", "ns", "nt", "nz")
-
-
-def _flags(query: str) -> dict[str, str]:
-    from rag.query import _posseg
-
-    return dict(_posseg(query))
-
-
-ASKED_TYPE_RE = re.compile(r"(?:哪些|哪个|哪几|哪一|哪|什么|多少|几|啥)([\u4e00-\u9fff]{1,2})")
-QUESTION_CHAR_RE = re.compile(r"[哪谁啥吗呢]|什么|多少")
-
-
-def _in_dictionary(word: str) -> bool:
-    from rag.text import _jieba
-
-    return bool(_jieba().dt.FREQ.get(word))
-
-
-def _weights(query: str, bm25: BM25, corpus: str) -> dict[str, float]:
-    """How much each query word says about the topic (IDF, adjusted).
-
-    Question words (哪一年, 啥时候) and the noun naming the kind of answer
-    (哪些*项目*, 什么*职务*, 多少*钱*) are not the topic and are left out. For a
-    word the issues never use: a name (GDP, 北京) weighs double, being strong
-    evidence the question is about something else; a common noun (老总, 地方)
-    or verb (陪同) is probably the user's paraphrase and weighs like an
-    ordinary word, or half for a verb; a word jieba made up from characters
-    around it (港要 in 医药港要砸) is no evidence at all.
-    """
-    q = fold(query)
-    flags = _flags(q)
-    asked = {m.group(1) for m in ASKED_TYPE_RE.finditer(q)}
-    asked |= {a[:1] for a in asked}
-    all_terms = set(tokens(q))
-    question_words = [t for t in all_terms if QUESTION_CHAR_RE.search(t)]
-    terms = [t for t in all_terms if t not in asked and not any(t in qw for qw in question_words)
-             and not (len(t) == 1 and not t.isascii())]  # a lone character (钱, 港) says little
-    seen = [bm25.term_idf(t) for t in terms if t in corpus]
-    ordinary = sorted(seen)[len(seen) // 2] if seen else bm25.unseen_idf
-    w = {}
-    for t in terms:
-        if t in corpus:
-            w[t] = bm25.term_idf(t)
-            continue
-        flag = flags.get(t, "n")
-        if t.isascii() or flag.startswith(ENTITY):
-            w[t] = bm25.unseen_idf * UNSEEN_WEIGHT
-        elif not _in_dictionary(t):
-            continue
-        else:
-            w[t] = ordinary * (1.0 if flag.startswith(NOUNISH) else 0.5)
-    return w
-
-
-def coverage(weights: dict[str, float], text: str) -> float:
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    t = fold(text)
-    return sum(v for k, v in weights.items() if k in t) / total
-
-
-def focus_term(query: str) -> str | None:
-    """The name right before the question word: what is asked about (GDP是多少 -> gdp).
-    Only names (GDP, 北京): a common noun there is often the user's own word."""
-    q = fold(query)
-    m = QUESTION_WORDS_RE.search(q)
-    if not m:
-        return None
-    flags = _flags(q[: m.start()])
-    before = [w for w in words(q[: m.start()]) if w not in STOPWORDS and w not in ("的", "是", "有")]
-    if before and (flags.get(before[-1], "x").startswith(ENTITY) or before[-1].isascii()):
-        return before[-1]
-    return None
 
 
 class Composer:
@@ -167,7 +85,7 @@ class Composer:
             credited = self._credit(base, query, hits)
             if credited:
                 return credited
-        weights = {} if english else _weights(query, self.bm25, self.corpus)
+        weights = {} if english else query_weights(query, self.bm25, self.corpus)
         focus = None if english else focus_term(query)
         if focus and focus not in self.corpus:
             return self.refuse(base, nearest or hits, f"这几期报纸没有提到“{focus}”。")
@@ -197,7 +115,9 @@ class Composer:
                 return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
             # the question's most specific word must be where the answer is
             # (岳程街道的党工委书记 is not answered from another body's 党工委副书记)
-            seen = [t for t in weights if t in self.corpus and len(t) >= 2]
+            flags = pos_flags(fold(query))
+            seen = [t for t in weights if t in self.corpus and len(t) >= 2
+                    and flags.get(t, "n").startswith(NOUNISH)]
             if seen:
                 rarest = max(seen, key=self.bm25.term_idf)
                 if rarest not in fold(support):
@@ -229,11 +149,16 @@ class Composer:
                     continue
                 between = text[y:a] if y <= a else text[b:x]
                 gap = len(between) + (6 if re.search(r"[，。；,;]", between) else 0)
-                total += w * (1.0 if y <= a else 0.5) / (1 + gap / 4)
+                # words before a figure name it; after a list closed by 等 they
+                # name what its items are (精进电动、…等一批龙头骨干项目)
+                named_after = kind == "list" and text[b:b + 1] == "等"
+                total += w * (1.0 if y <= a or named_after else 0.5) / (1 + gap / 4)
             return total
 
         ranked = sorted(spans, key=lambda sp: (-score(sp), sp[0]))
         best = ranked[0]
+        if kind == "amount":
+            best = extract.with_counted(s.text, best, text)
         if kind == "person":  # several people named together in one clause: all of them
             clause = [sp for sp in spans if not re.search(r"[，。；,;]", text[min(sp[0], best[0]):max(sp[1], best[1])])]
             if len(clause) > 1:

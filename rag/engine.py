@@ -64,6 +64,7 @@ class Engine:
         settings = settings or from_env()
         progress = progress or _stderr
         offline_hub_default()
+        issues = issue_hashes(settings.data_dir)  # a wrong --data fails before the model loads
         if embedder is None:
             from rag.embed import load_embedder
 
@@ -71,7 +72,7 @@ class Engine:
         expected = store.expected_manifest(
             embedder.name, embedder.dim,
             {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "splitter": "news-v1"},
-            issue_hashes(settings.data_dir),
+            issues,
         )
         if not rebuild:
             try:

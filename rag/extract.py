@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from rag.text import tagged
+
 NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"
 UNITS_AREA = "平方公里|万平方米|平方米|平方千米|公顷|亩"
 UNITS_MONEY = "万亿元|亿元|万元|千元|元|美元"
@@ -17,7 +19,7 @@ UNITS_TIME = "周年|个月|年|天|日|小时"
 UNITS_COUNT = "个|家|项|名|人|位|次|批|条|所|座|台|套|种|期|届|户|村|大"
 UNITS_OTHER = "吨|公里|千米|米|%|％|倍|万人|万户|万辆"
 AMOUNT_RE = re.compile(
-    rf"(?:近|约|超过|超|逾|过|共|达)?{NUM}(?:多|余)?(?:万|亿)?"
+    rf"(?:近|(?<![签节预合条公契大])约|超过|超|逾|过|共|达)?{NUM}(?:多|余)?(?:万|亿)?"
     rf"(?:{UNITS_AREA}|{UNITS_MONEY}|{UNITS_OTHER}|{UNITS_TIME}|{UNITS_COUNT})"
 )
 # 过百亿元: an amount written with a word number
@@ -41,9 +43,10 @@ TITLES = (
     "通讯员|记者|学者"
 )
 # A name: a surname then one or two characters, ended by a verb, particle or punctuation.
-NAME_END = "出说在强指表介告参传等和与、，。；：“”（）一对到为将率主带陪同也就是的"
-NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?([\u4e00-\u9fff]{{2,3}}?)(?=[{NAME_END}]|$)")
-SPEAKER_RE = re.compile(rf"([\u4e00-\u9fff]{{2,3}}?)(?:在讲话中|强调|指出|表示|介绍|说|告诉|一行)")
+NAME_END = ("出席|说|在|强调|指出|表示|介绍|告诉|参加|传达|主持|陪同|带领|率|等|和|与|及|、|，|。|；|：|“|”|（|）|,|;|:"
+            "|一行|对|到|为|将|也|就|是|的|$")
+NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?([\u4e00-\u9fff]{{2,3}}?)(?={NAME_END})")
+SPEAKER_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:在讲话中|强调|指出|表示|介绍|说|告诉|一行)")
 SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范"
     "金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤练常温康施文牛樊葛邢安齐易乔伍庞颜倪"
@@ -52,7 +55,7 @@ SURNAMES = set(
     "虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练"
 )
 PLACE_RE = re.compile(
-    r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fff“”A-Za-z0-9（）()]{2,20}?)"
+    r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fffA-Za-z0-9（）()]{2,16}?)"
     r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|，|。)"
 )
 _ITEM = r"(?:(?!等)[\u4e00-\u9fffA-Za-z0-9（）()]){1,24}"
@@ -78,8 +81,20 @@ def amounts(text: str, question: str = "") -> list[tuple[int, int]]:
     for hint, units in UNIT_HINTS:
         if hint.search(question):
             # asked for an area, an amount of money, a count: nothing else will do
-            return [s for s in spans if re.search(rf"(?:{units})$", text[s[0]:s[1]])]
+            return [s for s in spans if re.search(rf"(?:{units})", text[s[0]:s[1]])]
     return spans
+
+
+def with_counted(text: str, span: tuple[int, int], question: str) -> tuple[int, int]:
+    """几个主业 -> 两个主业: a count followed by the thing the question counts."""
+    counted = re.search(r"(?:几|多少)(?:个|家|项|名|位|大)([\u4e00-\u9fff]{1,4})", question)
+    if counted:
+        noun = counted.group(1)
+        while len(noun) > 1 and not text.startswith(noun, span[1]):
+            noun = noun[:-1]
+        if len(noun) > 1 and text.startswith(noun, span[1]):
+            return span[0], span[1] + len(noun)
+    return span
 
 
 def _inside_date(text: str, span: tuple[int, int]) -> bool:
@@ -87,7 +102,7 @@ def _inside_date(text: str, span: tuple[int, int]) -> bool:
 
 
 DAY_QUESTION_RE = re.compile(r"哪天|哪一天|几号|几月几|日期|什么时候|啥时|何时|when|what (?:date|day)")
-YEAR_QUESTION_RE = re.compile(r"哪年|哪一年|几几年|which year|what year")
+YEAR_QUESTION_RE = re.compile(r"哪年|哪一年|哪个年|几几年|which year|what year")
 RELATIVE_RE = re.compile(r"^(?:今年|去年|明年)")
 
 
@@ -112,8 +127,21 @@ def people(text: str, question: str = "") -> list[tuple[int, int]]:
     # names after a title first: they are the surest, and they keep a
     # speaker pattern from swallowing the title's last character (主任张晖).
     found = [s for s in _spans(NAME_RE, text, 1) + _spans(SPEAKER_RE, text, 1) if _is_name(text[s[0]:s[1]])]
-    out = sorted(_disjoint(found))
-    return [s for s in out if text[s[0]:s[1]] not in question]
+    out = [s for s in sorted(_disjoint(found)) if text[s[0]:s[1]] not in question]
+    # "岳程街道的党工委书记是谁": only a name that office is written before
+    asked = [t for t in re.findall(TITLES, question) if t not in ("通讯员", "记者")]
+    if asked:
+        office = max(asked, key=len)
+        out = [s for s in out if office in _office_before(text, s[0])]
+    return out
+
+
+def _office_before(text: str, start: int) -> str:
+    """The run of offices written before a name, back to the clause start."""
+    a = start
+    while a > 0 and text[a - 1] not in "，。；：,;:":
+        a -= 1
+    return text[a:start]
 
 
 PLACE_END_RE = re.compile(
@@ -122,7 +150,10 @@ PLACE_END_RE = re.compile(
 
 def places(text: str, question: str = "") -> list[tuple[int, int]]:
     """在/到/赴 + a name that ends like a place (中心, 党校, 街道, 镇 …)."""
-    return [s for s in _spans(PLACE_RE, text, 1) if PLACE_END_RE.search(text[s[0]:s[1]])]
+    def placelike(name: str) -> bool:
+        return bool(PLACE_END_RE.search(name)) or all(f.startswith("ns") for _, f in tagged(name))
+
+    return [s for s in _spans(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
 
 
 # English nouns after "which", as the Chinese suffix news text uses for them.
@@ -136,10 +167,12 @@ def which(text: str, question: str = "") -> list[tuple[int, int]]:
     """哪个镇 / which town: a name in the sentence ending with that noun (陈集镇)."""
     from rag.text import words
 
-    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,2})", question)
+    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,6})", question)
     if m:
-        noun = m.group(1)
-        suffix = re.escape(noun if len(noun) == 2 and noun in text else noun[0])
+        noun = words(m.group(1))[0]  # 哪个街道召开… -> 街道
+        while len(noun) > 1 and noun not in text:
+            noun = noun[:-1]
+        suffix = re.escape(noun)
     else:
         m = re.search(r"\bwhich (\w+)", question)
         suffix = WHICH_EN.get(m.group(1)) if m else None
@@ -152,7 +185,10 @@ def which(text: str, question: str = "") -> list[tuple[int, int]]:
         ws = words(lead + mm.group(0)) if lead else [mm.group(0)]
         # the last word, with single characters before it (陈 + 集镇: a name jieba does not know)
         name = ws[-1]
-        for w in reversed(ws[:-1]):
+        rest = ws[:-1]
+        if name == mm.group(0) and rest and len(rest[-1]) >= 2:  # 岳程 + 街道
+            name = rest.pop() + name
+        for w in reversed(rest):
             if len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
                 break
             name = w + name
@@ -182,12 +218,6 @@ def titles(text: str, question: str = "") -> list[tuple[int, int]]:
     return out
 
 
-def _posseg(text: str) -> list[tuple[str, str]]:
-    from rag.query import _posseg as pos
-
-    return pos(text)
-
-
 def _trim(item: str, limit: int, from_end: bool) -> str:
     """Cut an item back to whole jieba words, at most `limit` characters."""
     from rag.text import words
@@ -204,23 +234,28 @@ def _trim(item: str, limit: int, from_end: bool) -> str:
 
 
 def _trim_first(item: str, limit: int) -> str:
-    """What leads into a list: 由上海市… -> 上海市…, 主要发展医药制剂 -> 医药制剂."""
+    """What leads into a list: 由上海市… -> 上海市…, 主要发展医药制剂 -> 医药制剂,
+    设置了书法展示 -> 书法展示, 有华润医药 -> 华润医药."""
     def strip(text: str) -> str:
-        ws = _posseg(text)
-        while len(ws) > 1 and ws[0][1][:1] in ("p", "c"):
+        ws = tagged(text)
+        while len(ws) > 1 and ws[0][1][:1] in ("p", "c", "u", "v", "d", "r") and ws[0][1] != "vn":
             ws = ws[1:]
         return "".join(w for w, _ in ws)
 
     return strip(_trim(strip(item), limit, from_end=True))
 
 
+COUNT_START_RE = re.compile(r"^[\d一二两三四五六七八九十几多]")
+
+
 def _trim_last(item: str, limit: int) -> str:
-    """What follows a list: 新能源新材料三大主导产业和新 -> 新能源新材料."""
+    """What follows a list: 新能源新材料三大主导产业和新 -> 新能源新材料. Cut at a
+    count (三个, 三大) or a particle, not at a verb: 阅读 in 亲子阅读 is an item."""
     if len(item) <= limit:
         return item
-    ws = _posseg(item)
+    ws = tagged(item)
     for i, (w, flag) in enumerate(ws):
-        if i and flag[:1] in ("v", "u", "c", "m", "p", "d", "j") and not flag.startswith("vn"):
+        if i and (COUNT_START_RE.match(w) or flag[:1] in ("m", "q", "u", "c", "p", "d")):
             item = "".join(w for w, _ in ws[:i])
             break
     return _trim(item, limit, from_end=False)

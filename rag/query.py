@@ -15,13 +15,13 @@ import re
 from dataclasses import dataclass
 
 from rag.errors import BadQuestion
-from rag.text import PUNCT_RE, STOPWORDS, fold, is_latin
+from rag.text import PUNCT_RE, STOPWORDS, fold, is_latin, tagged
 
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 TAG_RE = re.compile(r"<[^<>]{0,200}>")
 
 KINDS = [
-    ("date", re.compile(r"哪天|哪一天|什么时候|啥时候|啥时|何时|几月几[日号]|几号|日期|哪年|哪一年|什么日子"
+    ("date", re.compile(r"哪天|哪一天|什么时候|啥时候|啥时|何时|几月几[日号]|几号|日期|哪年|哪一年|哪个年|什么日子|什么时间"
                         r"|\bwhen\b|what (?:date|day)|which year|what year")),
     ("title", re.compile(r"职务|职位|头衔|什么官|担任什么|\bposition\b|\bjob title\b")),
     ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|叫啥|叫什么|\bwho\b|\bwhom\b")),
@@ -63,15 +63,6 @@ def kind_of(question: str) -> str | None:
     return None
 
 
-def _posseg(text: str):
-    from rag.text import _jieba
-
-    _jieba()
-    import jieba.posseg as pseg
-
-    return [(w.word, w.flag) for w in pseg.cut(text)]
-
-
 def _corpus_prefix(q: str, corpus: str) -> str:
     """Longest prefix of q that occurs verbatim in the (folded) corpus."""
     n = 0
@@ -96,7 +87,7 @@ def subject(question: str, corpus: str = "") -> str | None:
     if len(prefix) >= 3:
         q = prefix
     run: list[tuple[str, str]] = []
-    for word, flag in _posseg(q):
+    for word, flag in tagged(q):
         if prefix:
             run.append((word, flag))
             continue
@@ -123,7 +114,7 @@ def has_entity(question: str) -> bool:
     q = fold(question)
     if is_latin(q):
         return len([w for w in re.findall(r"[a-z]+", q) if w not in STOPWORDS]) >= 3
-    for word, flag in _posseg(q):
+    for word, flag in tagged(q):
         if word in STOPWORDS:
             continue
         if flag in ENTITY_FLAGS or any(ch.isdigit() for ch in word):

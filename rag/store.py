@@ -104,7 +104,12 @@ def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Sto
         if current.exists():
             old = index_dir / f".old-{os.getpid()}-{time.time_ns()}"
             os.replace(current, old)
-        os.replace(tmp, current)
+        try:
+            os.replace(tmp, current)
+        except BaseException:
+            if old is not None and not current.exists():
+                os.replace(old, current)  # put the previous build back
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

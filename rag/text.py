@@ -65,6 +65,19 @@ def add_words(words, tag: str = "nr") -> None:
         jb.add_word(w, freq=2000, tag=tag)
 
 
+def tagged(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech flag) pairs, jieba's tag set (n, v, ns, nr, m …)."""
+    _jieba()
+    import jieba.posseg as pseg
+
+    return [(w.word, w.flag) for w in pseg.cut(text)]
+
+
+def in_dictionary(word: str) -> bool:
+    """Is this a word jieba knows, rather than one it guessed from characters?"""
+    return bool(_jieba().dt.FREQ.get(word))
+
+
 def words(text: str) -> list[str]:
     """jieba words of folded text, punctuation dropped."""
     return [w for w in _jieba().cut(text) if not PUNCT_RE.fullmatch(w)]

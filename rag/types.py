@@ -13,7 +13,7 @@ source offset `source_pos + (i - text_pos)` of the last run with text_pos <= i.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 Runs = tuple[tuple[int, int], ...]
 
