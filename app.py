@@ -1,0 +1,289 @@
+"""Gradio web chat over the indexed newspaper issues.
+
+Takes Settings from the environment (rag.config.from_env: RAG_DATA_DIR,
+RAG_INDEX_DIR, ...; Gradio itself reads GRADIO_SERVER_NAME/PORT), opens the
+Engine once per process (building the index on first start, with progress on
+the console) and serves:
+  - a multi-turn chat: answer sentence with the short answer in bold, numbered
+    sources with the answer highlighted, the rewritten query for follow-ups;
+  - a staff search tab: top passages with issue/story filters and citation lines;
+  - API endpoints /chat (reply HTML text), /ask (the `ask --json` object), /search.
+Handlers never let an exception reach the page: RagError becomes its message,
+anything else a generic apology, with the traceback logged on the console.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import uuid
+from pathlib import Path
+
+from rag import render
+from rag.config import ROOT, Settings, from_env, offline_hub_default
+from rag.errors import RagError
+
+log = logging.getLogger("newsrag.app")
+
+ALL = "全部"
+MAX_HISTORY = 6  # earlier questions passed to the engine; older turns rarely matter
+PLACEHOLDER = "输入问题，回车发送；可以接着追问"
+SORRY = "抱歉，处理这个问题时出了点问题，请换个问法再试一次。"
+
+
+def _gradio_env() -> None:
+    # Set before gradio is imported: it reads these at import time.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    tmp = ROOT / ".cache" / "gradio"
+    tmp.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(tmp))
+
+
+def console_progress(*args, **kwargs) -> None:
+    """Progress callback for Engine.open: print whatever it reports, one line each."""
+    text = " ".join(str(a) for a in args)
+    if kwargs:
+        text += " " + " ".join(f"{k}={v}" for k, v in kwargs.items())
+    print(f"[index] {text}", file=sys.stderr, flush=True)
+
+
+def _text(content) -> str:
+    """Text of a chat message's content: a string, or Gradio 6's list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(_text(c) for c in content)
+    return ""
+
+
+def user_questions(history, limit: int = 500) -> list[str]:
+    """Earlier user questions, oldest first, from chat messages or a plain list of strings."""
+    out = []
+    for m in history or []:
+        if isinstance(m, str):
+            q = m
+        elif isinstance(m, dict) and m.get("role") == "user":
+            q = _text(m.get("content"))
+        else:
+            continue
+        q = q.strip()
+        if q and len(q) <= limit:
+            out.append(q)
+    return out[-MAX_HISTORY:]
+
+
+def parse_history(history) -> list[str]:
+    """/ask's history: a JSON list (string) or a list of earlier questions or messages."""
+    if history is None or history == "":
+        return []
+    if isinstance(history, str):
+        try:
+            history = json.loads(history)
+        except json.JSONDecodeError as e:
+            raise RagError(f"history 不是合法的 JSON 列表：{e.msg}") from None
+    if not isinstance(history, list):
+        raise RagError("history 应是较早问题组成的列表，例如 [\"现代医药港计划投资多少？\"]")
+    return history
+
+
+class Handlers:
+    """The app's callbacks, bound to one engine; kept apart from Gradio for tests."""
+
+    def __init__(self, engine, settings: Settings):
+        self.engine = engine
+        self.settings = settings
+
+    def check(self, question: str, noun: str = "问题") -> str | None:
+        """A friendly message if the question cannot be asked, else None."""
+        q = (question or "").strip()
+        if not q:
+            return f"请输入一个{noun}。"
+        if len(q) > self.settings.max_question_chars:
+            return f"{noun}太长了（{len(q)} 字），请控制在 {self.settings.max_question_chars} 字以内。"
+        return None
+
+    def chat(self, message, history) -> str:
+        try:
+            message = _text(message)
+            problem = self.check(message)
+            if problem:
+                return render.render_notice(problem)
+            earlier = user_questions(history, self.settings.max_question_chars)
+            answer = self.engine.ask(message.strip(), earlier)
+            return render.render_answer(answer, anchor="c" + uuid.uuid4().hex[:8])
+        except RagError as e:
+            log.warning("chat: %s", e)
+            return render.render_notice(str(e))
+        except Exception:
+            log.exception("chat failed for %r", message)
+            return render.render_notice(SORRY)
+
+    def ask(self, question: str, history: str | list = "") -> dict:
+        import gradio as gr
+
+        try:
+            problem = self.check(question)
+            if problem:
+                raise gr.Error(problem)
+            earlier = user_questions(parse_history(history), self.settings.max_question_chars)
+            return self.engine.ask(question.strip(), earlier).to_json()
+        except gr.Error:
+            raise
+        except RagError as e:
+            raise gr.Error(str(e)) from None
+        except Exception:
+            log.exception("ask failed for %r", question)
+            raise gr.Error(SORRY) from None
+
+    def search(self, query: str, issue: str = ALL, story: str = ALL) -> tuple[str, str]:
+        try:
+            problem = self.check(query, "检索词")
+            if problem:
+                return render.render_notice(problem), ""
+            hits = self.engine.search(
+                query.strip(), k=10, source=None if issue in (None, "", ALL) else issue,
+                story=None if story in (None, "", ALL) else story,
+            )
+            return render.render_hits(hits, query), "\n".join(render.hit_line(h) for h in hits)
+        except RagError as e:
+            log.warning("search: %s", e)
+            return render.render_notice(str(e)), ""
+        except Exception:
+            log.exception("search failed for %r", query)
+            return render.render_notice(SORRY), ""
+
+    def story_choices(self, issue: str = ALL) -> list[str]:
+        titles = [s.title for s in self.engine.stories if issue in (None, "", ALL) or s.source == issue]
+        return [ALL] + list(dict.fromkeys(titles))
+
+    def issue_choices(self) -> list[str]:
+        return [ALL] + sorted({s.source for s in self.engine.stories})
+
+
+def examples_for(engine, path: Path = ROOT / "eval" / "questions.jsonl",
+                 kinds=("date", "person", "amount", "english"), tries: int = 3) -> list[str]:
+    """Clickable examples: per kind, the first eval question about an indexed story
+    that the engine answers (at most `tries` asked per kind, at startup).
+
+    Taken from the eval set rather than written here, so they follow the data:
+    an index of other issues gets no examples rather than wrong ones.
+    """
+    titles = [s.title for s in engine.stories]
+    candidates: dict[str, list[str]] = {k: [] for k in kinds}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind, story = row.get("kind"), row.get("story")
+        if kind in candidates and row.get("answers") and not row.get("history") \
+                and story and any(story in t for t in titles):
+            candidates[kind].append(row["q"])
+    picked = []
+    for kind in kinds:
+        for q in candidates[kind][:tries]:
+            try:
+                if engine.ask(q).answerable:
+                    picked.append(q)
+                    break
+            except Exception:  # an example is a nicety; never block startup on it
+                log.exception("example %r failed", q)
+    return picked
+
+
+def build_demo(engine, settings: Settings):
+    _gradio_env()
+    import gradio as gr
+
+    h = Handlers(engine, settings)
+    info = engine.describe()
+    with gr.Blocks(title="报纸问答", analytics_enabled=False) as demo:
+        gr.HTML(
+            '<div class="rag-header"><h1>报纸问答</h1>'
+            "<p>用中文或英文提问，答案摘自报纸原文，并给出处（标题、段落、字符位置）。</p></div>"
+            + render.render_overview(info)
+        )
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                chatbot = gr.Chatbot(
+                    height=560, latex_delimiters=[], buttons=["copy"], show_label=False,
+                    placeholder="<b>问一个关于这些报纸的问题</b><br>例如：某个项目投资多少、在哪一天、谁出席了会议。",
+                    feedback_options=None,
+                )
+                textbox = gr.Textbox(
+                    placeholder=PLACEHOLDER, max_length=settings.max_question_chars,
+                    show_label=False, submit_btn="发送", stop_btn=False, lines=1, max_lines=4,
+                )
+                ci = gr.ChatInterface(
+                    fn=h.chat, chatbot=chatbot, textbox=textbox, api_name="chat",
+                    examples=examples_for(engine) or None, run_examples_on_click=True,
+                    fill_height=False, api_description="Ask one question; returns the reply as HTML text.",
+                )
+                # ChatInterface blanks the placeholder on submit and never puts it back.
+                ci.chatbot.change(lambda: gr.Textbox(placeholder=PLACEHOLDER), None, textbox,
+                                  api_visibility="private", queue=False)
+                clear = gr.Button("清空对话", variant="secondary", size="sm", elem_id="clear-chat")
+                clear.click(lambda: ([], [], []), None, [ci.chatbot, ci.chatbot_state, ci.chatbot_value],
+                            api_visibility="private", queue=False)
+            with gr.Tab("检索（编辑用）", id="search"):
+                with gr.Row():
+                    query = gr.Textbox(label="关键词或问题", placeholder="例如：投资", scale=3,
+                                       max_length=settings.max_question_chars)
+                    issue = gr.Dropdown(h.issue_choices(), value=ALL, label="期次", scale=1)
+                    story = gr.Dropdown(h.story_choices(), value=ALL, label="报道", scale=2)
+                go = gr.Button("检索", variant="primary")
+                results = gr.HTML()
+                lines = gr.Textbox(label="引用（可复制）", lines=4, buttons=["copy"], interactive=False,
+                                   elem_id="cite-lines")
+                issue.change(lambda i: gr.Dropdown(choices=h.story_choices(i), value=ALL), issue, story,
+                             api_visibility="private", queue=False)
+                go.click(h.search, [query, issue, story], [results, lines], api_name="search")
+                query.submit(h.search, [query, issue, story], [results, lines], api_visibility="private")
+        gr.api(h.ask, api_name="ask", api_description="(question, history) -> the `ask --json` object.")
+    demo.queue(default_concurrency_limit=2, max_size=32)
+    return demo
+
+
+def launch(demo, **kwargs):
+    """Launch with the app's look and safe defaults; kwargs override (tests pass a port)."""
+    import gradio as gr
+
+    opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"])
+    opts.update(kwargs)
+    return demo.launch(**opts)
+
+
+def open_engine(settings: Settings):
+    from rag.engine import Engine
+
+    print(f"Opening index {settings.index_dir} for issues in {settings.data_dir} ...", file=sys.stderr, flush=True)
+    return Engine.open(settings, progress=console_progress)
+
+
+def main() -> int:
+    # Libraries log chatty INFO lines (faiss loader, model loading); keep ours only.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)
+    offline_hub_default()
+    _gradio_env()
+    settings = from_env()
+    try:
+        engine = open_engine(settings)
+    except RagError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    demo = build_demo(engine, settings)
+    launch(demo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

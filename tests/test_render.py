@@ -1,0 +1,157 @@
+"""rag.render: escaping, answer highlighting, refusals and citation lines (pure, fast)."""
+
+from __future__ import annotations
+
+import re
+
+from rag import render
+from rag.types import Answer, Chunk, Citation, Hit
+
+EVIL = '记者说<img src=x onerror=alert(1)>和<script>alert(1)</script>都在"这里"。'
+
+
+def _cite(rank=1, text="城东污水处理厂二期工程总投资2.6亿元。", hl=None, story="城东污水处理厂二期投产", **kw):
+    return Citation(rank=rank, story=story, paragraph=kw.get("paragraph", 2), text=text, score=0.8,
+                    source=kw.get("source", "tiny-issue.txt"), start=kw.get("start", 120), end=kw.get("end", 140),
+                    highlight=hl)
+
+
+def _answer(question="总投资多少？", answer="2.6亿元", sentence="城东污水处理厂二期工程总投资2.6亿元。", cites=None, **kw):
+    text = "城东污水处理厂二期工程总投资2.6亿元。"
+    i = text.index("2.6亿元")
+    cites = cites if cites is not None else (_cite(hl=(i, i + 5)), _cite(rank=2, text="别的段落。", story="南湖新区"))
+    return Answer(question=question, query=kw.pop("query", question), answerable=kw.pop("answerable", True),
+                  answer=answer, sentence=sentence, citations=tuple(cites), **kw)
+
+
+def _no_raw_markup(html: str) -> None:
+    assert "<img" not in html and "<script" not in html
+
+
+def test_esc_escapes_markup_and_folds_blank_lines():
+    s = render.esc("a<b>&'\"\n\nc")
+    assert s == "a&lt;b&gt;&amp;&#x27;&quot; c"
+
+
+def test_mark_wraps_the_span_and_escapes_around_it():
+    text = "<i>投资</i>300亿元"
+    i = text.index("300")
+    out = render.mark(text, (i, i + 5))
+    assert out == "&lt;i&gt;投资&lt;/i&gt;<mark>300亿元</mark>"
+
+
+def test_mark_ignores_a_span_outside_the_text():
+    assert render.mark("abc", (2, 9)) == "abc"
+    assert render.mark("abc", (2, 2)) == "abc"
+    assert render.mark("abc", None) == "abc"
+
+
+def test_answer_bold_in_sentence_and_highlight_in_source():
+    html = render.render_answer(_answer(), anchor="t")
+    assert "城东污水处理厂二期工程总投资<b>2.6亿元</b>。" in html
+    assert "总投资<mark>2.6亿元</mark>。" in html
+    # one numbered link per supporting citation, pointing at its list item
+    assert re.search(r'<a class="rag-ref" href="#t-1">\[1\]</a>', html)
+    assert 'id="t-1"' in html and 'id="t-2"' in html
+    assert "《城东污水处理厂二期投产》 第2段" in html
+    assert "tiny-issue.txt · 字符 120–140" in html
+    assert "检索：" not in html  # not a follow-up
+    assert "\n\n" not in html  # a blank line would end the HTML block in Markdown
+
+
+def test_followup_shows_the_query_searched():
+    html = render.render_answer(_answer(question="那它占地多大？", query="现代医药港 占地多大", followup=True))
+    assert '检索：现代医药港 占地多大' in html
+
+
+def test_issue_markup_is_shown_as_text_everywhere():
+    i = EVIL.index("<script>")
+    cite = _cite(text=EVIL, hl=(i, i + 8), story="<b>标题</b>", source="x<y>.txt")
+    ans = _answer(question="<img src=x onerror=alert(1)>?", answer="<script>", sentence=EVIL, cites=[cite])
+    html = render.render_answer(ans)
+    _no_raw_markup(html)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>&lt;script&gt;</b>" in html  # the short answer is bold, still escaped
+    assert "<mark>&lt;script&gt;</mark>" in html
+    assert "《&lt;b&gt;标题&lt;/b&gt;》" in html and "x&lt;y&gt;.txt" in html
+
+
+def test_refusal_says_not_found_and_lists_nearest_passages_unhighlighted():
+    cite = _cite(hl=(0, 3))
+    ans = _answer(question="火星基地建在哪里？", answer=None, sentence=None, cites=[cite], answerable=False,
+                  reason="最接近的段落没有回答这个问题")
+    html = render.render_answer(ans)
+    assert "这几期报纸中没有找到“火星基地建在哪里？”的答案。" in html
+    assert "最接近的段落" in html and "<mark>" not in html and "<b>" not in html
+    assert "城东污水处理厂二期工程总投资2.6亿元。" in html
+
+
+def test_refusal_without_passages():
+    html = render.render_answer(_answer(question="?", answer=None, sentence=None, cites=[], answerable=False))
+    assert "没有找到相关段落" in html and "<ol" not in html
+
+
+def test_english_question_gets_english_labels_and_chinese_source():
+    html = render.render_answer(_answer(question="How much is the total investment?"))
+    assert "Sources" in html and "paragraph 2" in html and "<b>2.6亿元</b>" in html
+    refusal = render.render_answer(_answer(question="Who won the World Cup?", answer=None, sentence=None,
+                                           cites=[], answerable=False))
+    assert "Not found in these issues" in refusal
+
+
+def test_short_answer_outside_the_sentence_is_shown_apart():
+    html = render.render_answer(_answer(answer="二期", sentence="日处理能力10万吨。"))
+    assert "日处理能力10万吨。" in html and "答案：<b>二期</b>" in html
+
+
+def test_supporting_citation_is_the_one_holding_the_sentence():
+    cites = (_cite(rank=1, text="别的段落。"), _cite(rank=2))
+    html = render.render_answer(_answer(cites=cites), anchor="t")
+    assert 'href="#t-2"' in html and 'href="#t-1"' not in html
+
+
+def test_citation_line_and_hits():
+    ch = Chunk(id=0, source="tiny-issue.txt", story=1, title="城东<污水>处理厂", paragraph=3,
+               text=EVIL, start=10, end=42)
+    hit = Hit(chunk=ch, score=0.5, rank=1)
+    assert render.hit_line(hit) == "《城东<污水>处理厂》第3段，tiny-issue.txt [10–42]"
+    html = render.render_hits([hit], "<q>")
+    _no_raw_markup(html)
+    assert "《城东&lt;污水&gt;处理厂》第3段，tiny-issue.txt [10–42]" in html
+    assert "没有找到与“&lt;q&gt;”" in render.render_hits([], "<q>")
+
+
+def test_overview_counts_issues_and_dates():
+    info = {"issues": [{"source": "a<1>.txt", "stories": 4, "dates": ["5月29日", "4月17日"]}],
+            "stories": 4, "chunks": 37, "model": "m"}
+    html = render.render_overview(info)
+    assert "已收录 1 期报纸，4 篇报道，37 个段落块" in html
+    assert "a&lt;1&gt;.txt" in html and "5月29日、4月17日" in html
+
+
+def test_notice_is_escaped():
+    assert render.render_notice("<b>x</b>") == '<div class="rag-reply"><p class="rag-notice">&lt;b&gt;x&lt;/b&gt;</p></div>'
+
+
+def test_overview_lists_files_that_could_not_be_read():
+    html = render.render_overview({"issues": [], "stories": 0, "chunks": 0, "skipped": [["bad<x>.txt", "无法解码"]]})
+    assert "bad&lt;x&gt;.txt" in html and "未能读取（无法解码）" in html
+
+
+def test_refusal_reason_shown_only_when_it_adds_something():
+    base = dict(question="问？", answer=None, sentence=None, cites=[], answerable=False)
+    assert "问题太短" in render.render_answer(_answer(reason="问题太短", **base))
+    html = render.render_answer(_answer(reason="这几期报纸中没有找到与问题相关的内容。", **base))
+    assert html.count("这几期报纸中没有找到") == 1
+
+
+def test_uncited_passages_fold_away_under_details():
+    html = render.render_answer(_answer(), anchor="t")
+    shown, folded = html.split("<details", 1)
+    assert 'id="t-1"' in shown and 'id="t-2"' in folded and "其他相关段落（1）" in folded
+
+
+def test_search_marks_every_literal_keyword_occurrence():
+    assert render.mark_all("<a>投资b投资", "投资") == "&lt;a&gt;<mark>投资</mark>b<mark>投资</mark>"
+    assert render.mark_all("abc", "投资") == "abc"
+    assert render.mark_all("a<b", "<") == "a<mark>&lt;</mark>b"
