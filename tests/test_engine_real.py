@@ -1,0 +1,87 @@
+"""The real default model on the real issue (slow: loads the model, embeds the issue once).
+
+Questions and expected figures are the ones the project was asked to answer;
+the index is built in a temporary folder once for the whole module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REAL_ISSUE
+from rag.config import Settings
+from rag.engine import Engine
+from rag.ingest import read_issue
+from rag.spans import locate
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    index = tmp_path_factory.mktemp("real-index")
+    return Engine.open(Settings(data_dir=REAL_ISSUE.parent, index_dir=index), progress=lambda m: None)
+
+
+@pytest.fixture(scope="module")
+def source():
+    return read_issue(REAL_ISSUE)
+
+
+def assert_traceable(ans, source):
+    assert ans.citations
+    for c in ans.citations:
+        assert c.source == REAL_ISSUE.name
+        assert locate(c.text, source, c.start, c.end), (c.rank, c.text[:30], c.start, c.end)
+
+
+def assert_answer(ans, source, figure, story_word="现代医药港"):
+    assert ans.answerable, ans.reason
+    assert ans.answer == figure
+    assert story_word in ans.citations[0].story
+    assert figure in ans.citations[0].text
+    assert source[ans.answer_start:ans.answer_end] == figure
+    assert ans.citations[0].start <= ans.answer_start < ans.answer_end <= ans.citations[0].end
+    assert_traceable(ans, source)
+
+
+def test_index_covers_the_issue(engine):
+    d = engine.describe()
+    assert d["issues"][0]["source"] == REAL_ISSUE.name
+    assert d["stories"] == 4 and d["chunks"] > 4
+    assert d["skipped"] == []
+
+
+def test_investment(engine, source):
+    assert_answer(engine.ask("现代医药港计划投资多少"), source, "300亿元")
+
+
+def test_followup_pair(engine, source):
+    first = "现代医药港计划投资多少？"
+    assert_answer(engine.ask(first), source, "300亿元")
+    ans = engine.ask("那它占地多大？", [first])
+    assert ans.followup
+    assert "现代医药港" in ans.query and "占地" in ans.query
+    assert_answer(ans, source, "4平方公里")
+
+
+def test_english_question(engine, source):
+    assert_answer(engine.ask("How much will the pharmaceutical port invest?"), source, "300亿元")
+
+
+def test_traditional_chinese(engine, source):
+    assert_answer(engine.ask("現代醫藥港計劃投資多少？"), source, "300亿元")
+
+
+@pytest.mark.parametrize("question", ["菏泽市2021年的GDP是多少？", "北京明天会下雨吗？"])
+def test_refusals_show_nearest_passages(engine, source, question):
+    ans = engine.ask(question)
+    assert not ans.answerable
+    assert ans.answer is None and ans.reason
+    assert 1 <= len(ans.citations) <= 3
+    assert_traceable(ans, source)
+
+
+def test_bad_question_with_real_model(engine):
+    ans = engine.ask("<script>alert(1)</script>")
+    assert not ans.answerable and ans.reason
