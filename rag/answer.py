@@ -212,6 +212,9 @@ class Composer:
         cite = Citation(1, story.title, para, text, hits[0].score, c.source, start, end,
                         (at, at + len(name)) if at >= 0 else None)
         others = [self._cite(i, h) for i, h in enumerate(hits[: self.top_k - 1], 2)]
+        if not self.extract_short:  # the ablation: sentence and citations only
+            return Answer(answerable=True, answer=None, sentence=text, citations=(cite, *others),
+                          **{**base, "kind": "person"})
         return Answer(answerable=True, answer=name, sentence=text, citations=(cite, *others),
                       answer_start=start + at if at >= 0 else None,
                       answer_end=start + at + len(name) if at >= 0 else None, **{**base, "kind": "person"})
