@@ -104,11 +104,16 @@ class Composer:
             if (typed and spans and not best_spans) or score > best_score:
                 best, best_score, best_spans = s, score, spans
         title = self.titles[(best.hit.chunk.source, best.hit.chunk.story)]
-        # An English question has no lexical support to check: passing the
-        # dense gate (rag.retrieve) is its evidence, and it must ask for
+        # An English question is checked by its pinyin names (rag.text.latin_terms):
+        # a name the issues never use (Beijing) means it is about something else;
+        # otherwise passing a retrieval gate is its evidence, and it must ask for
         # something the text can show (a figure, date, name, place, list).
-        if english and (not any(h.dense is not None for h in hits) or kind not in extract.FINDERS):
-            return self.refuse(base, nearest or hits, "这几期报纸中没有找到与问题相关的内容。")
+        if english:
+            names = self.pinyin_names(query)
+            if names and not any(n in self.bm25.idf for n in names):
+                return self.refuse(base, nearest or hits, "这几期报纸没有提到问题里的地名或人名。")
+            if kind not in extract.FINDERS:
+                return self.refuse(base, nearest or hits, "这几期报纸中没有找到与问题相关的内容。")
         if not english:
             support = title + best.para.text
             if coverage(weights, support) < SUPPORT_MIN:
@@ -198,6 +203,12 @@ class Composer:
             cites.append(self._cite(len(cites) + 1, h))
         return Answer(answerable=True, answer=answer, sentence=s.text, citations=tuple(cites),
                       answer_start=answer_start, answer_end=answer_end, **base)
+
+    def pinyin_names(self, query: str) -> list[str]:
+        """The pinyin words of an English question (Zhihe, Beijing), numbers left out."""
+        from rag.text import latin_terms
+
+        return [t for t in latin_terms(fold(query)) if not t.isdigit() and len(t) > 3]
 
     def _credit(self, base: dict, query: str, hits: list[Hit]) -> Answer | None:
         """Authorship questions: the byline or photo credit of the best story."""

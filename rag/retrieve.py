@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.lexical import BM25
-from rag.text import fold, is_latin, tokens
+from rag.text import fold, is_latin, latin_terms, pinyin_terms, tokens
 from rag.types import Chunk, Hit
 
 RRF_K = 60
@@ -46,7 +46,10 @@ class Retriever:
 
     @classmethod
     def build(cls, chunks: list[Chunk], vectors, embedder) -> "Retriever":
-        docs = [tokens(fold(c.title + "\n" + c.text)) for c in chunks]
+        docs = []
+        for c in chunks:
+            text = fold(c.title + "\n" + c.text)
+            docs.append(tokens(text) + pinyin_terms(text))
         return cls(chunks, vectors, embedder, BM25(docs))
 
     def dense(self, query: str, n: int) -> tuple[list[tuple[int, float]], float]:
@@ -60,8 +63,18 @@ class Retriever:
         gate = max(DENSE_FLOOR, float(scores[0].mean()) + gap)
         return [(int(i), float(s)) for i, s in zip(ids[0][:n], scores[0][:n]) if i >= 0], gate
 
+    def query_terms(self, query: str) -> list[str]:
+        """BM25 terms of a question; for English, its numbers and pinyin names,
+        a run (zhanghui) replacing its parts (zhang, hui) when the index has it."""
+        q = fold(query)
+        if not is_latin(q):
+            return tokens(q)
+        terms = latin_terms(q)
+        known = [t for t in terms if t in self.bm25.idf]
+        return [t for t in terms if not any(t != k and t in k for k in known)]
+
     def lexical(self, query: str, n: int) -> tuple[list[tuple[int, float]], dict[int, float]]:
-        q = tokens(fold(query))
+        q = self.query_terms(query)
         scores = self.bm25.scores(q)
         order = np.argsort(-scores)[:n]
         ranked = [(int(i), float(scores[i])) for i in order if scores[i] > 0]

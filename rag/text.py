@@ -103,6 +103,64 @@ def content_terms(text: str) -> list[str]:
     return seen
 
 
+# ---------------------------------------------------------------- pinyin
+# An English question about Chinese local news names its places and people in
+# pinyin (Heze, Zhang Hui, Zhihe). Indexing each Chinese word's pinyin as well
+# gives those names lexical evidence the multilingual model alone does not.
+
+@lru_cache(maxsize=1)
+def _syllables() -> frozenset[str]:
+    from pypinyin import lazy_pinyin
+
+    # interjection readings (n, m, ng, hm) would make English words look like pinyin
+    return frozenset(lazy_pinyin([chr(c) for c in range(0x4E00, 0x9FA6)])) - {"n", "m", "ng", "hm", "hng"}
+
+
+def is_pinyin(word: str) -> bool:
+    """Can the word be split into pinyin syllables (zhanghui, heze)?"""
+    syl = _syllables()
+    ok = [True] + [False] * len(word)
+    for i in range(len(word)):
+        if ok[i]:
+            for j in range(i + 1, min(len(word), i + 6) + 1):
+                if word[i:j] in syl:
+                    ok[j] = True
+    return ok[len(word)]
+
+
+def pinyin_terms(text: str) -> list[str]:
+    """Pinyin of each Chinese word of two or more characters (菏泽 -> heze), and
+    of runs of single characters, which is how jieba cuts names it does not
+    know (知/和 -> zhihe)."""
+    from pypinyin import lazy_pinyin
+
+    out, run = [], ""
+    for w in words(text) + [""]:
+        if len(w) == 1 and re.fullmatch(f"[{CJK}]", w):
+            run += w
+            continue
+        if len(run) >= 2:
+            out.append("".join(lazy_pinyin(run)))
+        run = ""
+        if len(w) >= 2 and re.fullmatch(f"[{CJK}]+", w):
+            out.append("".join(lazy_pinyin(w)))
+    return out
+
+
+def latin_terms(text: str) -> list[str]:
+    """Terms of an English question that can match the index: numbers, and
+    words or runs of two or three words that read as pinyin (zhang hui ->
+    zhanghui). Other English words cannot match Chinese text and are left out."""
+    ws = [w for w in re.findall(r"[a-z]+|\d+", text.lower()) if w not in STOPWORDS]
+    out = [w for w in ws if w.isdigit()]
+    for n in (1, 2, 3):
+        for i in range(len(ws) - n + 1):
+            run = ws[i : i + n]
+            if all(w.isalpha() for w in run) and is_pinyin("".join(run)) and (n > 1 or len(run[0]) > 2):
+                out.append("".join(run))
+    return out
+
+
 def is_latin(text: str) -> bool:
     """Mostly Latin letters: an English question."""
     letters = [c for c in text if c.isalpha()]

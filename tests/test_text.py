@@ -1,0 +1,63 @@
+"""Folding, pinyin terms for English questions, and the engine using them."""
+
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.engine import Engine
+from rag.ingest import read_issue
+from rag.text import fold, is_pinyin, latin_terms, pinyin_terms
+
+
+def test_fold_makes_traditional_and_fullwidth_comparable():
+    assert fold("現代醫藥港計劃投資３００億元") == "现代医药港计划投资300亿元"
+
+
+@pytest.mark.parametrize("word, expected", [
+    ("heze", True), ("zhanghui", True), ("shandong", True), ("luxinan", True),
+    ("general", False), ("manager", False), ("factory", False), ("xyz", False),
+])
+def test_is_pinyin(word, expected):
+    assert is_pinyin(word) is expected
+
+
+def test_pinyin_terms_cover_words_and_names_jieba_splits():
+    terms = pinyin_terms("知和（山东）大药厂占地150亩")
+    assert "shandong" in terms and "zhihe" in terms
+    assert all(t.isascii() and t.isalpha() for t in terms)
+
+
+def test_latin_terms_keep_pinyin_names_and_numbers_only():
+    terms = latin_terms("where did zhang hui go for an inspection on june 2?")
+    assert "zhanghui" in terms and "2" in terms
+    assert not {"where", "inspection", "go"} & set(terms)
+
+
+@pytest.fixture
+def engine(tiny_data, tmp_path, fake_embedder):
+    return Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "ix"), progress=lambda *_: None,
+                       embedder=fake_embedder)
+
+
+def test_english_question_found_by_its_pinyin_name(engine, tiny_data):
+    a = engine.ask("How many companies took part in the Nanhu job fair?")
+    assert a.answerable and a.answer == "120家"
+    text = read_issue(Path(tiny_data) / a.citations[0].source)
+    assert text[a.answer_start:a.answer_end] == "120家"
+
+
+def test_english_question_about_a_place_never_named_is_refused(engine):
+    a = engine.ask("How many companies took part in the Beijing job fair?")
+    assert not a.answerable and a.answer is None
+
+
+def test_authorship_answered_from_byline_and_photo_credit(engine, tiny_data):
+    text = read_issue(Path(tiny_data) / "tiny-issue.txt")
+    wrote = engine.ask("城东污水处理厂那篇报道是谁写的？")
+    assert wrote.answerable and wrote.answer == "陈晨"
+    assert text[wrote.answer_start:wrote.answer_end] == "陈晨"
+    photo = engine.ask("招聘会的照片是谁拍的？")
+    assert photo.answerable and photo.answer == "周红"
+    c = photo.citations[0]
+    assert text[c.start:c.end] == c.text and "摄" in c.text
