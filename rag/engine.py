@@ -141,7 +141,9 @@ class Engine:
         hits = self.retriever.search(searched, k=max(s.top_k, 8), mode=s.mode,
                                      candidates=s.candidates, boost=boost)
         nearest = self.retriever.nearest(resolved.query, 3)
-        return self.composer.compose(q, resolved.query, kind, hits, nearest, resolved.followup)
+        # the question as asked (not as cleaned), so callers can match their input
+        return self.composer.compose(str(question)[:s.max_question_chars], resolved.query, kind, hits, nearest,
+                                     resolved.followup)
 
     def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
         """Passages for a keyword or question, optionally within one issue or story."""

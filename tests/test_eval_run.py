@@ -225,7 +225,10 @@ def test_shipped_thresholds_file_is_valid_and_checks_chosen():
     t = run.load_thresholds(Path(run.HERE) / "thresholds.json")
     assert t["config"] == "chosen"
     perfect = {k: 1.0 for k in t["min"]} | {k: 0 for k in t["max"]}
-    assert run.check({"chosen": perfect, "anchor": perfect}, t) == []
+    weak = {k: 0.0 for k in t["min"]} | {k: 0 for k in t["max"]}
+    assert run.check({"chosen": perfect, "anchor": weak}, t) == []
+    # the shipped file does check something: a chosen configuration no better than the anchor fails
+    assert run.check({"chosen": weak, "anchor": weak}, t) != []
 
 
 @pytest.mark.parametrize("parts, message", [
