@@ -129,10 +129,10 @@ class Composer:
                     return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")
         if kind in extract.FINDERS and not best_spans:
             return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
-        span = self._pick(kind, best, best_spans, weights) if self.extract_short else None
+        span = self._pick(kind, best, best_spans, weights, fold(query)) if self.extract_short else None
         return self._answer(base, best, span, hits)
 
-    def _pick(self, kind, s: Sentence, spans, weights) -> tuple | None:
+    def _pick(self, kind, s: Sentence, spans, weights, query: str) -> tuple | None:
         """The candidate the question's words point at.
 
         News text names a thing, then gives its figure (签约项目31个，其中科研
@@ -141,6 +141,8 @@ class Composer:
         A candidate that repeats the question's own words is not an answer.
         """
         text = fold(s.text)
+        if len(text) != len(s.text):  # folding changed lengths (㎡ -> m2): positions must match
+            text = s.text.lower()
         if not spans:
             return self._clause(s, weights)
         hits = [(m.start(), m.end(), w) for k, w in weights.items() for m in re.finditer(re.escape(k), text)]
@@ -163,7 +165,7 @@ class Composer:
         ranked = sorted(spans, key=lambda sp: (-score(sp), sp[0]))
         best = ranked[0]
         if kind == "amount":
-            best = extract.with_counted(s.text, best, text)
+            best = extract.with_counted(s.text, best, query)
         if kind == "person":  # several people named together in one clause: all of them
             clause = [sp for sp in spans if not re.search(r"[，。；,;]", text[min(sp[0], best[0]):max(sp[1], best[1])])]
             if len(clause) > 1:

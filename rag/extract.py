@@ -89,7 +89,9 @@ def with_counted(text: str, span: tuple[int, int], question: str) -> tuple[int, 
     """几个主业 -> 两个主业: a count followed by the thing the question counts."""
     counted = re.search(r"(?:几|多少)(?:个|家|项|名|位|大)([\u4e00-\u9fff]{1,4})", question)
     if counted:
-        noun = counted.group(1)
+        from rag.text import words
+
+        noun = words(counted.group(1))[0]  # 多少家企业参加 -> 企业, not the verb after it
         while len(noun) > 1 and not text.startswith(noun, span[1]):
             noun = noun[:-1]
         if len(noun) > 1 and text.startswith(noun, span[1]):

@@ -156,3 +156,14 @@ def test_candidates_dispatch_by_kind():
     assert [text[a:b] for a, b in extract.candidates("date", text, "哪天投产")] == ["4月8日"]
     assert extract.candidates(None, text) == []
     assert extract.candidates("no-such-kind", text) == []
+
+
+@pytest.mark.parametrize("text, question, expected", [
+    ("聚焦招商引资、项目建设“两个主业”，聚力重点产业", "今年要聚焦几个主业？", "两个主业"),
+    ("共有120家企业参加，提供岗位3500个。", "有多少家企业参加？", "120家企业"),
+    ("共有120家参加。", "有多少家企业参加？", "120家"),
+])
+def test_count_takes_the_counted_noun_but_not_the_verb(text, question, expected):
+    span = extract.amounts(text, question)[0]
+    a, b = extract.with_counted(text, span, question)
+    assert text[a:b] == expected
