@@ -23,18 +23,22 @@ AMOUNT_RE = re.compile(
     rf"(?:{UNITS_AREA}|{UNITS_MONEY}|{UNITS_OTHER}|{UNITS_TIME}|{UNITS_COUNT})"
 )
 # 过百亿元: an amount written with a word number
-WORD_AMOUNT_RE = re.compile(rf"(?<![\d百千万亿])(?:过|超|近)?[百千万亿]+(?:{UNITS_MONEY})")
+# (a bare 亿元, as in 亿元以上项目, is a unit, not an amount)
+WORD_AMOUNT_RE = re.compile(rf"(?<![\d百千万亿])(?:(?:过|超|近)[百千万亿]+|[百千万]+亿?)(?:{UNITS_MONEY})")
 DATE_RE = re.compile(
     r"(?:\d{4}年)?\d{1,2}月\d{1,2}[日号](?:上午|下午|晚上|晚)?|\d{4}年\d{1,2}月|\d{4}年(?:度)?|"
     r"(?:今年|去年|明年)(?:年底|年初|上半年|下半年)?|\d{1,2}月(?:初|中旬|下旬|底)"
 )
 
 # Unit families the question's words ask for.
+# Unit families the question's words ask for, most specific first: 多少个项目
+# asks for a count even when the question also says 亿元以上 or "investment".
 UNIT_HINTS = [
-    (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|how much|invest|cost|money"), UNITS_MONEY),
-    (re.compile(r"占地|面积|多大|多少亩|how big|how large|area|size"), UNITS_AREA + "|" + UNITS_OTHER),
+    (re.compile(rf"(?:几|多少)(?:{UNITS_COUNT})|how many|number of"), UNITS_COUNT),
+    (re.compile(r"占地|面积|多大|多少亩|how big|how large|\barea\b|\bsize\b"), UNITS_AREA + "|" + UNITS_OTHER),
     (re.compile(r"周期|多久|多长时间|几年|多少年|how long|years"), UNITS_TIME),
-    (re.compile(r"几个|几家|几项|多少个|多少家|多少项|数量|how many|number"), UNITS_COUNT),
+    (re.compile(r"百分之|比例|增长|涨|降|percent|rate"), "%|％|倍"),
+    (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|how much|invest|cost|money"), UNITS_MONEY),
 ]
 
 TITLES = (
@@ -45,7 +49,7 @@ TITLES = (
 # A name: a surname then one or two characters, ended by a verb, particle or punctuation.
 NAME_END = ("出席|说|在|强调|指出|表示|介绍|告诉|参加|传达|主持|陪同|带领|率|等|和|与|及|、|，|。|；|：|“|”|（|）|,|;|:"
             "|一行|对|到|为|将|也|就|是|的|$")
-NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?([\u4e00-\u9fff]{{2,3}}?)(?={NAME_END})")
+# two characters when a verb or mark follows at once (张晖一行), else three (刘晓峰一边…)
 SPEAKER_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:在讲话中|强调|指出|表示|介绍|说|告诉|一行)")
 SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范"
@@ -54,6 +58,9 @@ SURNAMES = set(
     "牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲"
     "虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练"
 )
+# a surname first, so a title chain (长江学者特聘教授于文强) is not read as a name
+_SURNAME = "[" + "".join(sorted(SURNAMES)) + "]"
+NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?({_SURNAME}[\u4e00-\u9fff](?={NAME_END})|{_SURNAME}[\u4e00-\u9fff]{{2}})")
 PLACE_RE = re.compile(
     r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fffA-Za-z0-9（）()]{2,16}?)"
     r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|，|。)"
@@ -78,6 +85,11 @@ def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def amounts(text: str, question: str = "") -> list[tuple[int, int]]:
     spans = _disjoint(_spans(AMOUNT_RE, text) + _spans(WORD_AMOUNT_RE, text))
     spans = sorted(s for s in spans if not _inside_date(text, s))
+    classifier = re.search(rf"(?:几|多少)({UNITS_COUNT})", question)
+    if classifier:  # 多少户 -> 4300余户, not 26个
+        same = [s for s in spans if text[s[0]:s[1]].endswith(classifier.group(1))]
+        if same:
+            return same
     for hint, units in UNIT_HINTS:
         if hint.search(question):
             # asked for an area, an amount of money, a count: nothing else will do
@@ -150,12 +162,19 @@ PLACE_END_RE = re.compile(
     r"(?:中心|展厅|党校|会议室|大厦|广场|街道|社区|镇|乡|村|区|县|市|省|园|港|厂|公司|学校|大学|医院|馆|厅|室|基地|楼|站|场|所|院)$")
 
 
+PLACE_NAME_RE = re.compile(
+    r"(?:在|到|赴|来到|走进)([\u4e00-\u9fff（）()]{0,13}(?:中心|展厅|党校|会议室|大厦|广场|街道|社区|镇|乡|村|县|市|省|园区|产业园|基地|医院|学校))")
+
+
 def places(text: str, question: str = "") -> list[tuple[int, int]]:
     """在/到/赴 + a name that ends like a place (中心, 党校, 街道, 镇 …)."""
     def placelike(name: str) -> bool:
         return bool(PLACE_END_RE.search(name)) or all(f.startswith("ns") for _, f in tagged(name))
 
-    return [s for s in _spans(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
+    found = [s for s in _spans(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
+    # 在青石镇李家庄村查看…: a name ending like a place, whatever verb follows
+    found += [s for s in _spans(PLACE_NAME_RE, text, 1) if text[s[0]] not in "全本该各每此某"]
+    return _disjoint(found)
 
 
 # English nouns after "which", as the Chinese suffix news text uses for them.
@@ -191,7 +210,7 @@ def which(text: str, question: str = "") -> list[tuple[int, int]]:
         if name == mm.group(0) and rest and len(rest[-1]) >= 2:  # 岳程 + 街道
             name = rest.pop() + name
         for w in reversed(rest):
-            if len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
+            if len(name) >= 3 or len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
                 break
             name = w + name
         if len(name) >= 2 and name[0] not in "全本该各每此某":

@@ -26,8 +26,8 @@ KINDS = [
     ("title", re.compile(r"职务|职位|头衔|什么官|担任什么|\bposition\b|\bjob title\b")),
     ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|叫啥|叫什么|\bwho\b|\bwhom\b")),
     ("list", re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|\bwhat (?:are|were)\b|\blist\b")),
+    ("which", re.compile(r"哪(?:个|家|所|座|一)(?!地方|地点)[\u4e00-\u9fff]|\bwhich\b")),
     ("place", re.compile(r"哪里|哪儿|什么地方|何地|在哪(?!些|几)|哪个地方|地点|地址|\bwhere\b")),
-    ("which", re.compile(r"哪(?:个|家|所|座|一)[\u4e00-\u9fff]|\bwhich\b")),
     ("amount", re.compile(
         r"多少|多大|几个|几家|几项|几年|几亿|多久|多长|多远|多高|面积|规模多|投资额|\bhow (?:much|many|big|large|long)\b|\bsize\b")),
 ]
@@ -86,6 +86,8 @@ def subject(question: str, corpus: str = "") -> str | None:
     prefix = _corpus_prefix(q, corpus) if corpus else ""
     if len(prefix) >= 3:
         q = prefix
+    else:
+        prefix = ""  # too short to name anything: read the words instead
     run: list[tuple[str, str]] = []
     for word, flag in tagged(q):
         if prefix:
@@ -169,6 +171,13 @@ CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 QUESTION_CHARS = set("哪谁几吗呢么何啥怎多少")
 
 
+def _sounds_alike(a: str, b: str) -> bool:
+    """Same length and the same pinyin, tones aside."""
+    from pypinyin import lazy_pinyin
+
+    return len(a) == len(b) and lazy_pinyin(a) == lazy_pinyin(b)
+
+
 def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 4)) -> str:
     """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text.
 
@@ -197,6 +206,9 @@ def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 
                         continue
                     pattern = re.escape(window[:k]) + r"[\u4e00-\u9fff]" + re.escape(window[k + 1:])
                     found.update(m.group(0) for m in re.finditer(pattern, corpus))
+                # a slip typed with a pinyin keyboard sounds like the right
+                # character (医要港 for 医药港, 秸杆 for 秸秆); 签下 is not a slip for 启下
+                found = {f for f in found if _sounds_alike(f, window)}
                 if len(found) == 1:
                     fixed = fixed.replace(window, found.pop(), 1)
     # a name is short: one changed character of a known name (练建君 -> 练建军)
@@ -204,6 +216,6 @@ def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 
         if len(name) == 3 and name not in fixed:
             pattern = "|".join(re.escape(name[:k]) + r"[\u4e00-\u9fff]" + re.escape(name[k + 1:]) for k in (1, 2))
             m = re.search(pattern, fixed)
-            if m and m.group(0) not in corpus:
+            if m and m.group(0) not in corpus and _sounds_alike(m.group(0), name):
                 fixed = fixed.replace(m.group(0), name, 1)
     return question if fixed == fold(question) else fixed
