@@ -25,6 +25,24 @@ from rag.types import Answer, Citation, Hit, Paragraph, Story
 SENTENCE_RE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")
 
 
+YEAR_RE = re.compile(r"(\d{4})年")
+PHASE_RE = re.compile(r"[一二三四五六七八九十\d]+(?:期|季度)")
+
+
+def qualifier_mismatch(query: str, sentence: str) -> str | None:
+    """Why the sentence answers another question than the one asked, if it does:
+    it speaks of another year (2022年… asked, 2021年 told), or it does not
+    mention the phase or quarter asked about (二期, 一季度)."""
+    asked = set(YEAR_RE.findall(query))
+    told = set(YEAR_RE.findall(sentence))
+    if asked and told and not asked & told:
+        return f"报道里说的是{'、'.join(sorted(told))}年的情况，没有提到{'、'.join(sorted(asked))}年的。"
+    for phase in PHASE_RE.findall(query):
+        if phase not in sentence:
+            return f"找到了相关报道，但没有提到“{phase}”。"
+    return None
+
+
 @dataclass
 class Sentence:
     hit: Hit
@@ -129,6 +147,9 @@ class Composer:
                     return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")
         if kind in extract.FINDERS and not best_spans:
             return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
+        mismatch = qualifier_mismatch(fold(query), fold(best.text))
+        if mismatch:
+            return self.refuse(base, hits, mismatch)
         span = self._pick(kind, best, best_spans, weights, fold(query)) if self.extract_short else None
         return self._answer(base, best, span, hits)
 

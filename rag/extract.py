@@ -184,14 +184,18 @@ WHICH_EN = {"town": "镇", "township": "镇", "village": "村", "city": "市", "
             "factory": "厂", "park": "园", "centre": "中心", "center": "中心"}
 
 
+# 施工单位叫什么名字: the name of an organisation, not of a person
+ORG_NAME_RE = re.compile(r"(单位|企业|公司|机构|部门|医院|学校|工厂|合作社)的?(?:名字|名称|叫什么|叫啥|是哪)")
+
+
 def which(text: str, question: str = "") -> list[tuple[int, int]]:
     """哪个镇 / which town: a name in the sentence ending with that noun (陈集镇)."""
     from rag.text import words
 
-    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,6})", question)
+    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,6})", question) or ORG_NAME_RE.search(question)
     if m:
         noun = words(m.group(1))[0]  # 哪个街道召开… -> 街道
-        while len(noun) > 1 and noun not in text:
+        while len(noun) > 2 and noun not in text:  # 研究院 -> 研究院; never down to one character of a word
             noun = noun[:-1]
         suffix = re.escape(noun)
     else:
@@ -207,8 +211,14 @@ def which(text: str, question: str = "") -> list[tuple[int, int]]:
         # the last word, with single characters before it (陈 + 集镇: a name jieba does not know)
         name = ws[-1]
         rest = ws[:-1]
-        if name == mm.group(0) and rest and len(rest[-1]) >= 2:  # 岳程 + 街道
-            name = rest.pop() + name
+        if name == mm.group(0):  # the bare noun: its name is the words before (岳程 + 街道, 幸福 + 里 + 小区)
+            proper = ""
+            while rest and rest[-1] not in "的在和与及为是对把被从向全本该各每此某，":
+                w = rest.pop()
+                proper = w + proper
+                if len(proper) >= 2 and len(w) >= 2:
+                    break
+            name = proper + name
         for w in reversed(rest):
             if len(name) >= 3 or len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
                 break
@@ -299,6 +309,8 @@ def lists(text: str, question: str = "") -> list[tuple[int, int]]:
         last = items[-1] if closed else _trim_last(items[-1], limit)
         start = a + len(items[0]) - len(first)
         end = a + len(core) - (len(items[-1]) - len(last))
+        if all(re.search(r"\d", i) for i in items):
+            continue  # 楼栋185栋、居民4300余户: figures, not a list of things
         if end > start:
             out.append((start, end))
     return sorted(out, key=lambda s: s[0] - s[1])  # longest first

@@ -48,11 +48,20 @@ class BM25:
             out += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
         return out
 
-    def coverage(self, query: list[str], doc: int) -> float:
-        """Share of the query's distinct-term IDF mass found in chunk `doc`."""
+    def weights(self, query: list[str]) -> dict[str, float]:
+        """IDF per distinct query term. A term the corpus never uses weighs as
+        much as the median term the corpus knows: it may be the user's own word
+        (签下 for 签约) and should not outweigh everything the passage matches.
+        rag.support judges separately whether it names something absent."""
         terms = set(query)
-        total = sum(self.term_idf(t) for t in terms)
+        known = sorted(self.idf[t] for t in terms if t in self.idf)
+        unseen = known[len(known) // 2] if known else self.unseen_idf
+        return {t: self.idf.get(t, unseen) for t in terms}
+
+    def coverage(self, query: list[str], doc: int, weights: dict[str, float] | None = None) -> float:
+        """Share of the query's term weight (see `weights`) found in chunk `doc`."""
+        w = weights if weights is not None else self.weights(query)
+        total = sum(w.values())
         if total <= 0:
             return 0.0
-        found = sum(self.term_idf(t) for t in terms if t in self.tf[doc])
-        return found / total
+        return sum(v for t, v in w.items() if t in self.tf[doc]) / total

@@ -24,6 +24,7 @@ KINDS = [
     ("date", re.compile(r"哪天|哪一天|什么时候|啥时候|啥时|何时|几月几[日号]|几号|日期|哪年|哪一年|哪个年|什么日子|什么时间"
                         r"|\bwhen\b|what (?:date|day)|which year|what year")),
     ("title", re.compile(r"职务|职位|头衔|什么官|担任什么|\bposition\b|\bjob title\b")),
+    ("which", re.compile(r"(?:单位|企业|公司|机构|部门|医院|学校|工厂|合作社)的?(?:名字|名称|叫什么|叫啥|是哪)")),
     ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|叫啥|叫什么|\bwho\b|\bwhom\b")),
     ("list", re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|\bwhat (?:are|were)\b|\blist\b")),
     ("which", re.compile(r"哪(?:个|家|所|座|一)(?!地方|地点)[\u4e00-\u9fff]|\bwhich\b")),

@@ -78,7 +78,8 @@ class Retriever:
         scores = self.bm25.scores(q)
         order = np.argsort(-scores)[:n]
         ranked = [(int(i), float(scores[i])) for i in order if scores[i] > 0]
-        coverage = {i: self.bm25.coverage(q, i) for i, _ in ranked}
+        weights = self.bm25.weights(q)
+        coverage = {i: self.bm25.coverage(q, i, weights) for i, _ in ranked}
         return ranked, coverage
 
     def search(
@@ -93,8 +94,13 @@ class Retriever:
         """Top k hits; `boost` = (source, story index) to favour; `keep(chunk)` filters."""
         dense, gate = self.dense(query, candidates) if mode in ("hybrid", "dense") else ([], 1.0)
         lexical, coverage = self.lexical(query, candidates) if mode in ("hybrid", "lexical") else ([], {})
-        dense = [(i, s) for i, s in dense if s >= gate]
-        lexical = [(i, s) for i, s in lexical if coverage[i] >= self.lexical_min]
+        def on_topic(i: int) -> bool:  # the story a follow-up is about
+            return boost is not None and (self.chunks[i].source, self.chunks[i].story) == boost
+
+        # a follow-up names less (他说工程交给几家企业): within its story the gates are halved
+        dense = [(i, s) for i, s in dense if s >= gate or (on_topic(i) and s >= gate - self.dense_gap / 2)]
+        lexical = [(i, s) for i, s in lexical
+                   if coverage[i] >= self.lexical_min or (on_topic(i) and coverage[i] >= self.lexical_min / 2)]
         fused: dict[int, float] = {}
         for ranked in (dense, lexical):
             for rank, (i, _) in enumerate(ranked, 1):

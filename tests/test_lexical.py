@@ -101,10 +101,16 @@ def test_coverage_counts_distinct_terms_once(bm25):
 
 
 def test_unseen_term_pulls_coverage_down(bm25):
-    apple, unseen = math.log(8 / 3), math.log(4.0)
-    # 0.980829 / (0.980829 + 1.386294) = 0.414355
-    assert bm25.coverage(["apple", "zebra"], 0) == pytest.approx(apple / (apple + unseen))
-    assert bm25.coverage(["apple", "zebra"], 0) == pytest.approx(0.414355, abs=1e-6)
+    apple = math.log(8 / 3)
+    # the unseen term weighs as much as the median known term (here apple itself): 1/2
+    assert bm25.coverage(["apple", "zebra"], 0) == pytest.approx(0.5)
+    assert bm25.weights(["apple", "zebra"]) == pytest.approx({"apple": apple, "zebra": apple})
+
+
+def test_unseen_terms_alone_weigh_as_rarest(bm25):
+    # nothing known to compare with: an unseen term gets the IDF of a term seen half a time
+    assert bm25.weights(["zebra"]) == pytest.approx({"zebra": math.log(4.0)})
+    assert bm25.coverage(["zebra"], 0) == 0.0
 
 
 def test_empty_query_and_empty_corpus():
