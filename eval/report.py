@@ -112,9 +112,9 @@ def _bars(ax, groups: list[str], series: list[str], get) -> None:
         ax.bar(xs, [get(g, m) or 0.0 for g in groups], width, label=m)  # n/a drawn as 0
     ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))])
     ax.set_xticklabels([g.encode("ascii", "replace").decode() for g in groups], rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.22)  # headroom so the legend does not cover the bars
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, ncol=4, loc="upper center")
 
 
 def write_report(report_dir: Path, summaries: dict, kinds: dict, rows: dict, results: dict,
