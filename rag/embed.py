@@ -88,7 +88,9 @@ def load_embedder(settings: Settings, progress: Progress | None = None) -> Embed
     name = DEFAULT_NAME if settings.model is None else settings.model
     try:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every CLI call is noise
         _set_threads()
         model = SentenceTransformer(where, device="cpu")
     except Exception as e:  # noqa: BLE001 - any load failure is a ModelError for the edges
