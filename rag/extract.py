@@ -1,4 +1,5 @@
-"""Short answers inside a sentence: amounts, dates, people, titles, places, lists.
+"""Short answers inside a sentence: amounts, dates and lists here; people,
+offices, places and named things in rag.entities.
 
 Each finder takes a (repaired, Simplified) sentence and gives candidate spans
 (start, end) of the kind the question asks for. Patterns are about how news
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from rag.entities import people, places, titles, which  # noqa: F401 (re-exported for callers)
 from rag.text import tagged
 
 NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"
@@ -41,30 +43,6 @@ UNIT_HINTS = [
     (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|how much|invest|cost|money"), UNITS_MONEY),
 ]
 
-TITLES = (
-    "党工委书记|党工委副书记|党工委委员|副书记|书记|副主任|主任|副部长|部长|副局长|局长|副市长|市长|区长|县长|镇长|"
-    "总经理|经理|董事长|院长|教授|所长|处长|科长|站长|校长|主席|委员|负责人|队长|社长|厂长|专家|医生|工程师|"
-    "通讯员|记者|学者"
-)
-# A name: a surname then one or two characters, ended by a verb, particle or punctuation.
-NAME_END = ("出席|说|在|强调|指出|表示|介绍|告诉|参加|传达|主持|陪同|带领|率|等|和|与|及|、|，|。|；|：|“|”|（|）|,|;|:"
-            "|一行|对|到|为|将|也|就|是|的|$")
-# two characters when a verb or mark follows at once (张晖一行), else three (刘晓峰一边…)
-SPEAKER_RE = re.compile(r"([\u4e00-\u9fff]{2,3}?)(?:在讲话中|强调|指出|表示|介绍|说|告诉|一行)")
-SURNAMES = set(
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范"
-    "金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤练常温康施文牛樊葛邢安齐易乔伍庞颜倪"
-    "庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解"
-    "牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲"
-    "虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练"
-)
-# a surname first, so a title chain (长江学者特聘教授于文强) is not read as a name
-_SURNAME = "[" + "".join(sorted(SURNAMES)) + "]"
-NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?({_SURNAME}[\u4e00-\u9fff](?={NAME_END})|{_SURNAME}[\u4e00-\u9fff]{{2}})")
-PLACE_RE = re.compile(
-    r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fffA-Za-z0-9（）()]{2,16}?)"
-    r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|，|。)"
-)
 _ITEM = r"(?:(?!等)[\u4e00-\u9fffA-Za-z0-9（）()]){1,24}"
 LIST_RE = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:等)?")
 
@@ -131,122 +109,6 @@ def dates(text: str, question: str = "") -> list[tuple[int, int]]:
         days = [s for s in spans if re.search(r"[日号]|上午|下午|晚", text[s[0]:s[1]])]
         return days or spans
     return spans
-
-
-def _is_name(s: str) -> bool:
-    return len(s) in (2, 3) and s[0] in SURNAMES
-
-
-def people(text: str, question: str = "") -> list[tuple[int, int]]:
-    # names after a title first: they are the surest, and they keep a
-    # speaker pattern from swallowing the title's last character (主任张晖).
-    found = [s for s in _spans(NAME_RE, text, 1) + _spans(SPEAKER_RE, text, 1) if _is_name(text[s[0]:s[1]])]
-    out = [s for s in sorted(_disjoint(found)) if text[s[0]:s[1]] not in question]
-    # "岳程街道的党工委书记是谁": only a name that office is written before
-    asked = [t for t in re.findall(TITLES, question) if t not in ("通讯员", "记者")]
-    if asked:
-        office = max(asked, key=len)
-        out = [s for s in out if office in _office_before(text, s[0])]
-    return out
-
-
-def _office_before(text: str, start: int) -> str:
-    """The run of offices written before a name, back to the clause start."""
-    a = start
-    while a > 0 and text[a - 1] not in "，。；：,;:":
-        a -= 1
-    return text[a:start]
-
-
-PLACE_END_RE = re.compile(
-    r"(?:中心|展厅|党校|会议室|大厦|广场|街道|社区|镇|乡|村|区|县|市|省|园|港|厂|公司|学校|大学|医院|馆|厅|室|基地|楼|站|场|所|院)$")
-
-
-PLACE_NAME_RE = re.compile(
-    r"(?:在|到|赴|来到|走进)([\u4e00-\u9fff（）()]{0,13}(?:中心|展厅|党校|会议室|大厦|广场|街道|社区|镇|乡|村|县|市|省|园区|产业园|基地|医院|学校))")
-
-
-def places(text: str, question: str = "") -> list[tuple[int, int]]:
-    """在/到/赴 + a name that ends like a place (中心, 党校, 街道, 镇 …)."""
-    def placelike(name: str) -> bool:
-        return bool(PLACE_END_RE.search(name)) or all(f.startswith("ns") for _, f in tagged(name))
-
-    found = [s for s in _spans(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
-    # 在青石镇李家庄村查看…: a name ending like a place, whatever verb follows
-    found += [s for s in _spans(PLACE_NAME_RE, text, 1) if text[s[0]] not in "全本该各每此某"]
-    return _disjoint(found)
-
-
-# English nouns after "which", as the Chinese suffix news text uses for them.
-WHICH_EN = {"town": "镇", "township": "镇", "village": "村", "city": "市", "county": "县", "district": "区",
-            "subdistrict": "街道", "street": "街道", "province": "省", "company": "公司|企业", "enterprise": "企业",
-            "school": "学校", "hospital": "医院", "university": "大学", "department": "部|局|委",
-            "factory": "厂", "park": "园", "centre": "中心", "center": "中心"}
-
-
-# 施工单位叫什么名字: the name of an organisation, not of a person
-ORG_NAME_RE = re.compile(r"(单位|企业|公司|机构|部门|医院|学校|工厂|合作社)的?(?:名字|名称|叫什么|叫啥|是哪)")
-
-
-def which(text: str, question: str = "") -> list[tuple[int, int]]:
-    """哪个镇 / which town: a name in the sentence ending with that noun (陈集镇)."""
-    from rag.text import words
-
-    m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,6})", question) or ORG_NAME_RE.search(question)
-    if m:
-        noun = words(m.group(1))[0]  # 哪个街道召开… -> 街道
-        while len(noun) > 2 and noun not in text:  # 研究院 -> 研究院; never down to one character of a word
-            noun = noun[:-1]
-        suffix = re.escape(noun)
-    else:
-        m = re.search(r"\bwhich (\w+)", question)
-        suffix = WHICH_EN.get(m.group(1)) if m else None
-        if not suffix:
-            return []
-    out = []
-    for mm in re.finditer(rf"(?:{suffix})", text):
-        b = mm.end()
-        lead = re.search(r"[\u4e00-\u9fff]{0,8}$", text[:mm.start()]).group(0)
-        ws = words(lead + mm.group(0)) if lead else [mm.group(0)]
-        # the last word, with single characters before it (陈 + 集镇: a name jieba does not know)
-        name = ws[-1]
-        rest = ws[:-1]
-        if name == mm.group(0):  # the bare noun: its name is the words before (岳程 + 街道, 幸福 + 里 + 小区)
-            proper = ""
-            while rest and rest[-1] not in "的在和与及为是对把被从向全本该各每此某，":
-                w = rest.pop()
-                proper = w + proper
-                if len(proper) >= 2 and len(w) >= 2:
-                    break
-            name = proper + name
-        for w in reversed(rest):
-            if len(name) >= 3 or len(w) != 1 or w in "的在和与及为是对把被从向全本该各每此某":
-                break
-            name = w + name
-        if len(name) >= 2 and name[0] not in "全本该各每此某":
-            out.append((b - len(name), b))
-    return out
-
-
-def titles(text: str, question: str = "") -> list[tuple[int, int]]:
-    """The office written before a person's name: 市委宣传部副部长、市委网信办主任张晖 ->
-    市委宣传部副部长、市委网信办主任 (the name is the one the question names)."""
-    out = []
-    for name_span in _spans(NAME_RE, text, 1):
-        name = text[name_span[0]:name_span[1]]
-        if question and name not in question:
-            continue
-        start = name_span[0]
-        while start > 0 and text[start - 1] not in "，。；：,;:（(":
-            start -= 1
-        lead = DATE_RE.match(text, start)  # a dateline before the office is not part of it
-        if lead:
-            start = lead.end()
-        while start < name_span[0] and text[start] in "，, ":
-            start += 1
-        if start < name_span[0]:
-            out.append((start, name_span[0]))
-    return out
 
 
 def _trim(item: str, limit: int, from_end: bool) -> str:
