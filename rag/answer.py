@@ -136,14 +136,15 @@ class Composer:
             support = title + best.para.text
             if coverage(weights, support) < SUPPORT_MIN:
                 return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
-            # the question's most specific word must be where the answer is
-            # (岳程街道的党工委书记 is not answered from another body's 党工委副书记)
+            # the question's most specific noun must be in the story the answer
+            # comes from (a question about 岳程街道 is not answered from another story)
             flags = pos_flags(fold(query))
             seen = [t for t in weights if t in self.corpus and len(t) >= 2
                     and flags.get(t, "n").startswith(NOUNISH)]
             if seen:
                 rarest = max(seen, key=self.bm25.term_idf)
-                if rarest not in fold(support):
+                story = self.stories[(best.hit.chunk.source, best.hit.chunk.story)]
+                if rarest not in fold(title + "".join(p.text for p in story.paragraphs)):
                     return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")
         if kind in extract.FINDERS and not best_spans:
             return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
@@ -231,7 +232,7 @@ class Composer:
         """The pinyin words of an English question (Zhihe, Beijing), numbers left out."""
         from rag.text import latin_terms
 
-        return [t for t in latin_terms(fold(query)) if not t.isdigit() and len(t) > 3]
+        return [t for t in latin_terms(query) if not t.isdigit() and len(t) > 3]
 
     def _credit(self, base: dict, query: str, hits: list[Hit]) -> Answer | None:
         """Authorship questions: the byline or photo credit of the best story."""

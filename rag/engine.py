@@ -131,6 +131,20 @@ class Engine:
             if prev.answerable and prev.kind == "person" and prev.answer:
                 person = prev.answer.split("、")[0]
                 resolved = Resolved(PERSON_PRONOUN_RE.sub(person, asked, count=1), True, person)
+        shown = str(question)[:s.max_question_chars]  # as asked, so callers can match their input
+        answer = self._answer(shown, resolved, earlier)
+        if not answer.answerable and earlier and s.followups and not resolved.followup:
+            # 街上一共有多少家商户？ names a subject of its own, yet finds nothing alone:
+            # try it as a follow-up of the earlier turns before refusing
+            forced = resolve(asked, earlier, self.corpus, force=True)
+            if forced.followup:
+                retry = self._answer(shown, forced, earlier)
+                if retry.answerable:
+                    return retry
+        return answer
+
+    def _answer(self, shown: str, resolved: Resolved, earlier: list[str]) -> Answer:
+        s = self.settings
         boost = None
         if resolved.followup:  # stay on the story the conversation was about
             prev = resolve(earlier[-1], earlier[:-1], self.corpus).query
@@ -141,9 +155,7 @@ class Engine:
         hits = self.retriever.search(searched, k=max(s.top_k, 8), mode=s.mode,
                                      candidates=s.candidates, boost=boost)
         nearest = self.retriever.nearest(resolved.query, 3)
-        # the question as asked (not as cleaned), so callers can match their input
-        return self.composer.compose(str(question)[:s.max_question_chars], resolved.query, kind, hits, nearest,
-                                     resolved.followup)
+        return self.composer.compose(shown, resolved.query, kind, hits, nearest, resolved.followup)
 
     def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
         """Passages for a keyword or question, optionally within one issue or story."""

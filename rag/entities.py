@@ -33,7 +33,7 @@ SURNAMES = set(
 _SURNAME = "[" + "".join(sorted(SURNAMES)) + "]"
 NAME_RE = re.compile(rf"(?:{TITLES})[ 　]?({_SURNAME}[\u4e00-\u9fff](?={NAME_END})|{_SURNAME}[\u4e00-\u9fff]{{2}})")
 PLACE_RE = re.compile(
-    r"(?:在|到|赴|于|来到|走进)([\u4e00-\u9fffA-Za-z0-9（）()]{2,16}?)"
+    r"(?:在|到|赴|于|来到|走进|位于)([\u4e00-\u9fffA-Za-z0-9（）()]{2,16}?)"
     r"(?=召开|举行|举办|调研|启动|开展|考察|参观|视察|进行|建设|落户|开幕|，|。)"
 )
 
@@ -111,9 +111,13 @@ def which(text: str, question: str = "") -> list[tuple[int, int]]:
 
     m = re.search(r"哪(?:个|家|所|座|一)([\u4e00-\u9fff]{1,6})", question) or ORG_NAME_RE.search(question)
     if m:
-        noun = words(m.group(1))[0]  # 哪个街道召开… -> 街道
-        while len(noun) > 2 and noun not in text:  # 研究院 -> 研究院; never down to one character of a word
-            noun = noun[:-1]
+        # the noun phrase asked about: 哪个街道召开… -> 街道; 哪家建筑公司承建 -> 建筑公司, never a part of it
+        noun = ""
+        for w, flag in tagged(m.group(1)):
+            if not flag.startswith("n") or (noun and not flag.startswith("n")):
+                break
+            noun += w
+        noun = noun or words(m.group(1))[0]
         suffix = re.escape(noun)
     else:
         m = re.search(r"\bwhich (\w+)", question)

@@ -40,8 +40,9 @@ UNIT_HINTS = [
     (re.compile(r"占地|面积|多大|多少亩|how big|how large|\barea\b|\bsize\b"), UNITS_AREA + "|" + UNITS_OTHER),
     (re.compile(r"周期|多久|多长时间|几年|多少年|how long|years"), UNITS_TIME),
     (re.compile(r"百分之|比例|增长|涨|降|percent|rate"), "%|％|倍"),
-    (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|how much|invest|cost|money"), UNITS_MONEY),
+    (re.compile(r"投资|钱|资金|金额|亿|万元|产值|收入|费|价|补贴|how much|invest|cost|money|fee|price"), UNITS_MONEY),
 ]
+ASKING_RE = re.compile(r"多少|多大|多长|多高|多远|几|how (?:much|many|big|large|long)")
 
 _ITEM = r"(?:(?!等)[\u4e00-\u9fffA-Za-z0-9（）()]){1,24}"
 LIST_RE = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:等)?")
@@ -64,14 +65,26 @@ def amounts(text: str, question: str = "") -> list[tuple[int, int]]:
     spans = _disjoint(_spans(AMOUNT_RE, text) + _spans(WORD_AMOUNT_RE, text))
     spans = sorted(s for s in spans if not _inside_date(text, s))
     classifier = re.search(rf"(?:几|多少)({UNITS_COUNT})", question)
-    if classifier:  # 多少户 -> 4300余户, not 26个
-        same = [s for s in spans if text[s[0]:s[1]].endswith(classifier.group(1))]
-        if same:
-            return same
-    for hint, units in UNIT_HINTS:
-        if hint.search(question):
-            # asked for an area, an amount of money, a count: nothing else will do
-            return [s for s in spans if re.search(rf"(?:{units})", text[s[0]:s[1]])]
+    if classifier:  # 多少户 -> 4300余户, not 26个; 多少家商户 is never answered by 二期
+        return [s for s in spans if text[s[0]:s[1]].endswith(classifier.group(1))]
+    # the words just before the question word say what is measured (总投资多大:
+    # money, though 多大 alone would ask for an area); then the whole question
+    m = ASKING_RE.search(question)
+    near = question[max(0, m.start() - 4):m.start()] if m else ""
+    if classifier:
+        scopes = (question,)
+    else:
+        scopes = (near, question)
+    for scope in scopes:
+        for hint, units in UNIT_HINTS:
+            if scope and hint.search(scope):
+                # asked for an area, an amount of money, a count: nothing else will do
+                return [s for s in spans if re.search(rf"(?:{units})", text[s[0]:s[1]])]
+    if re.search(r"多少(?!钱)[\u4e00-\u9fff]", question):
+        # 多少老人: a count if the sentence gives one (150余名, not 320平方米);
+        # 多少高标准农田 may still be an area (4.6万亩)
+        counts = [s for s in spans if re.search(rf"(?:{UNITS_COUNT}|人次|万人)$", text[s[0]:s[1]])]
+        return counts or spans
     return spans
 
 

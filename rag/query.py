@@ -120,7 +120,10 @@ def has_entity(question: str) -> bool:
     for word, flag in tagged(q):
         if word in STOPWORDS:
             continue
-        if flag in ENTITY_FLAGS or any(ch.isdigit() for ch in word):
+        if flag in ENTITY_FLAGS:
+            return True
+        # a code or a year names something (5G, 3221, 2021); 8 in 8月底 does not
+        if re.fullmatch(r"\d{3,}|(?=.*\d)(?=.*[a-z])[a-z0-9]+", word):
             return True
     return False
 
@@ -144,9 +147,11 @@ class Resolved:
     carried: str | None  # the subject carried over, if any
 
 
-def resolve(question: str, history: list[str], corpus: str = "") -> Resolved:
-    """Standalone query for `question` given earlier user questions."""
-    if not history or not is_followup(question):
+def resolve(question: str, history: list[str], corpus: str = "", force: bool = False) -> Resolved:
+    """Standalone query for `question` given earlier user questions. `force`
+    carries the subject over even when the question does not look like a
+    follow-up (the engine tries that when the question alone finds nothing)."""
+    if not history or not (force or is_followup(question)):
         return Resolved(question, False, None)
     # The subject of the nearest earlier turn that has one, itself resolved.
     for i in range(len(history) - 1, -1, -1):
@@ -199,8 +204,8 @@ def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 
                 if window in corpus or QUESTION_CHARS & set(window):
                     continue
                 found = set()
-                for k in range(1, width - 1):
-                    # a slip sits inside known text and fits neither neighbour
+                for k in range(width):
+                    # a slip fits neither neighbour (and sounds like the right character, below)
                     at = lo + k  # neighbours are looked up in the whole run
                     pairs = [run[max(at - 1, 0):at + 1], run[at:at + 2]]
                     if any(len(p) == 2 and p in corpus for p in pairs):

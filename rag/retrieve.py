@@ -69,7 +69,7 @@ class Retriever:
         q = fold(query)
         if not is_latin(q):
             return tokens(q)
-        terms = latin_terms(q)
+        terms = latin_terms(query)  # case kept: capitals mark the names
         known = [t for t in terms if t in self.bm25.idf]
         return [t for t in terms if not any(t != k and t in k for k in known)]
 

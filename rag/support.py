@@ -22,6 +22,9 @@ NOUNISH = ("n", "eng", "j", "nr", "ns", "nt", "nz")
 # names of places, bodies and things, not common nouns; jieba's person tag is
 # left out: it also lands on ordinary words (老总)
 ENTITY = ("eng", "ns", "nt", "nz")
+# a time still to come (明天, 后天, 下周) that the issues never mention: news
+# reports what happened and what is planned, not tomorrow's weather
+FUTURE_RE = re.compile(r"^(?:明天|明日|后天|下周|下星期|下个?月|明晚|明早)$")
 
 
 def pos_flags(query: str) -> dict[str, str]:
@@ -60,7 +63,7 @@ def query_weights(query: str, bm25: BM25, corpus: str) -> dict[str, float]:
             w[t] = bm25.term_idf(t)
             continue
         flag = flags.get(t, "n")
-        if t.isascii() or flag.startswith(ENTITY):
+        if t.isascii() or flag.startswith(ENTITY) or FUTURE_RE.match(t):
             w[t] = bm25.unseen_idf * UNSEEN_WEIGHT
         elif not in_dictionary(t):
             continue

@@ -25,6 +25,7 @@ STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 或 有 也 都 就 还 又 被 把 对 为 于 从 到 向 由 以 等 这 那 其 此 之 个 吗 呢 吧 啊 呀 么
     什么 多少 多大 几 哪 哪里 哪儿 哪些 哪个 哪天 哪位 谁 怎么 怎样 如何 为什么 何时 何地 多久 多长 多远 是否 有没有
     什么样 请问 一下 告诉 我 我们 你 你们 它 它们 他 他们 她 该 这个 那个 这些 那些 一个 请 呢 吗 嘛 哦 啦
+    一共 总共 大概 大约 大致 已经 到底 究竟 能 会 要 得 呗 啊 吧
     the a an of in on at to for is are was were what who when where which how much many does do did
     will would with and or by from it its that this be been has have had""".split()
 )
@@ -149,15 +150,22 @@ def pinyin_terms(text: str) -> list[str]:
 
 def latin_terms(text: str) -> list[str]:
     """Terms of an English question that can match the index: numbers, and
-    words or runs of two or three words that read as pinyin (zhang hui ->
-    zhanghui). Other English words cannot match Chinese text and are left out."""
-    ws = [w for w in re.findall(r"[a-z]+|\d+", text.lower()) if w not in STOPWORDS]
+    words or runs of two or three words that read as pinyin (Zhang Hui ->
+    zhanghui). When the question capitalises names, only capitalised words
+    count: "along" or "change" read as pinyin too. Other English words cannot
+    match Chinese text and are left out. Give the text unfolded (case kept)."""
+    raw = re.findall(r"[A-Za-z]+|\d+", unicodedata.normalize("NFKC", text))
+    capitalised = any(w[0].isupper() for w in raw[1:] if w.isalpha())
+    ws = [w for w in raw if w.lower() not in STOPWORDS]
     out = [w for w in ws if w.isdigit()]
     for n in (1, 2, 3):
         for i in range(len(ws) - n + 1):
             run = ws[i : i + n]
-            if all(w.isalpha() for w in run) and is_pinyin("".join(run)) and (n > 1 or len(run[0]) > 2):
-                out.append("".join(run))
+            if not all(w.isalpha() for w in run) or (capitalised and not all(w[0].isupper() for w in run)):
+                continue
+            joined = "".join(run).lower()
+            if is_pinyin(joined) and (n > 1 or len(joined) > 2):
+                out.append(joined)
     return out
 
 

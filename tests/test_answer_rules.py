@@ -35,3 +35,26 @@ def test_a_list_of_figures_is_not_a_list_of_things():
     text = "全县计划改造老旧小区26个，涉及楼栋185栋、居民4300余户。重点实施雨污分流、外墙保温、加装电梯等项目。"
     found = [text[a:b] for a, b in extract.lists(text)]
     assert found == ["雨污分流、外墙保温、加装电梯"]
+
+
+@pytest.mark.parametrize("text, question, expected", [
+    # the words just before the question word say what is measured
+    ("总投资1.26亿元，整治河道全长14.5公里。", "这次综合整治总投资多大？", "1.26亿元"),
+    ("占地2600亩，总投资3.2亿元。", "产业园占地多大？", "2600亩"),
+    # 多少 + a counted noun: a count when the sentence gives one, else any figure
+    ("食堂面积320平方米，每天为150余名老人供餐。", "一天有多少老人来吃饭？", "150余名"),
+    ("新建高标准农田4.6万亩。", "今年打算新建多少高标准农田？", "4.6万亩"),
+    # a fee is money: a count is no answer
+    ("已招募送餐志愿者65名。", "每次收多少配送费？", None),
+])
+def test_unit_of_the_answer_follows_the_question(text, question, expected):
+    found = [text[a:b] for a, b in extract.amounts(text, question)]
+    if expected is None:
+        assert found == []
+    else:
+        assert found and found[0] == expected
+
+
+def test_which_noun_is_the_whole_noun_phrase():
+    text = "新校区总建筑面积6.2万平方米。"
+    assert extract.which(text, "新校区是哪家建筑公司承建的？") == []

@@ -61,3 +61,31 @@ def test_authorship_answered_from_byline_and_photo_credit(engine, tiny_data):
     assert photo.answerable and photo.answer == "周红"
     c = photo.citations[0]
     assert text[c.start:c.end] == c.text and "摄" in c.text
+
+
+def test_capitalised_names_only_when_the_question_capitalises():
+    # "along" reads as pinyin (a-long) but is an English word; the capitals mark the names
+    assert latin_terms("How many volunteers cleaned up along the Lu River?") == []
+    assert "beijing" in latin_terms("What is the weather in Beijing tomorrow?")
+    assert "zhanghui" in latin_terms("where did zhang hui go?")  # no capitals: every pinyin-like word
+
+
+def test_followup_tried_when_the_question_alone_finds_nothing(engine, monkeypatch):
+    from rag.query import is_followup, resolve
+
+    q, history = "街上一共有多少家商户？", ["城东污水处理厂什么时候投产？"]
+    assert not is_followup(q)  # it names 街上 and 商户: not taken for a follow-up
+    forced = resolve(q, history, engine.corpus, force=True)
+    assert forced.followup and forced.query.startswith("城东污水处理厂")
+
+    seen = []
+    real = engine._answer
+
+    def spy(shown, resolved, earlier):
+        seen.append(resolved.query)
+        return real(shown, resolved, earlier)
+
+    monkeypatch.setattr(engine, "_answer", spy)
+    a = engine.ask(q, history)
+    assert not a.answerable  # the issue does not say; but the carried query was tried first
+    assert seen == [q, forced.query]
