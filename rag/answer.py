@@ -99,7 +99,8 @@ class Composer:
         if not hits:
             return self.refuse(base, nearest, "这几期报纸中没有找到与问题相关的内容。")
         english = is_latin(query)
-        if credits.asks_credit(fold(query)):
+        folded = fold(query)  # once: OpenCC is not free, and this loop runs per sentence
+        if credits.asks_credit(folded):
             credited = self._credit(base, query, hits)
             if credited:
                 return credited
@@ -110,7 +111,7 @@ class Composer:
         best, best_score, best_spans = None, -1.0, []
         typed = kind in extract.FINDERS
         for s in self._sentences(hits):
-            spans = extract.candidates(kind, s.text, fold(query))
+            spans = extract.candidates(kind, s.text, folded)
             if typed and not spans and best_spans:
                 continue  # a sentence holding an answer of the asked kind beats any without
             cov = coverage(weights, s.text) if weights else 0.0
@@ -138,7 +139,7 @@ class Composer:
                 return self.refuse(base, nearest or hits, "这几期报纸中没有足够的内容回答这个问题。")
             # the question's most specific noun must be in the story the answer
             # comes from (a question about 岳程街道 is not answered from another story)
-            flags = pos_flags(fold(query))
+            flags = pos_flags(folded)
             seen = [t for t in weights if t in self.corpus and len(t) >= 2
                     and flags.get(t, "n").startswith(NOUNISH)]
             if seen:
@@ -148,10 +149,10 @@ class Composer:
                     return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")
         if kind in extract.FINDERS and not best_spans:
             return self.refuse(base, hits, "找到了相关报道，但其中没有提到问题所问的内容。")
-        mismatch = qualifier_mismatch(fold(query), fold(best.text))
+        mismatch = qualifier_mismatch(folded, fold(best.text))
         if mismatch:
             return self.refuse(base, hits, mismatch)
-        span = self._pick(kind, best, best_spans, weights, fold(query)) if self.extract_short else None
+        span = self._pick(kind, best, best_spans, weights, folded) if self.extract_short else None
         return self._answer(base, best, span, hits)
 
     def _pick(self, kind, s: Sentence, spans, weights, query: str) -> tuple | None:

@@ -38,11 +38,11 @@ PLACE_RE = re.compile(
 )
 
 
-def _spans(pattern: re.Pattern, text: str, group: int = 0) -> list[tuple[int, int]]:
+def spans_of(pattern: re.Pattern, text: str, group: int = 0) -> list[tuple[int, int]]:
     return [m.span(group) for m in pattern.finditer(text)]
 
 
-def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Keep spans in priority order, dropping any that overlaps one kept."""
     kept: list[tuple[int, int]] = []
     for s in spans:
@@ -58,8 +58,8 @@ def _is_name(s: str) -> bool:
 def people(text: str, question: str = "") -> list[tuple[int, int]]:
     # names after a title first: they are the surest, and they keep a
     # speaker pattern from swallowing the title's last character (主任张晖).
-    found = [s for s in _spans(NAME_RE, text, 1) + _spans(SPEAKER_RE, text, 1) if _is_name(text[s[0]:s[1]])]
-    out = [s for s in sorted(_disjoint(found)) if text[s[0]:s[1]] not in question]
+    found = [s for s in spans_of(NAME_RE, text, 1) + spans_of(SPEAKER_RE, text, 1) if _is_name(text[s[0]:s[1]])]
+    out = [s for s in sorted(disjoint(found)) if text[s[0]:s[1]] not in question]
     # "岳程街道的党工委书记是谁": only a name that office is written before
     asked = [t for t in re.findall(TITLES, question) if t not in ("通讯员", "记者")]
     if asked:
@@ -89,10 +89,10 @@ def places(text: str, question: str = "") -> list[tuple[int, int]]:
     def placelike(name: str) -> bool:
         return bool(PLACE_END_RE.search(name)) or all(f.startswith("ns") for _, f in tagged(name))
 
-    found = [s for s in _spans(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
+    found = [s for s in spans_of(PLACE_RE, text, 1) if placelike(text[s[0]:s[1]])]
     # 在青石镇李家庄村查看…: a name ending like a place, whatever verb follows
-    found += [s for s in _spans(PLACE_NAME_RE, text, 1) if text[s[0]] not in "全本该各每此某"]
-    return _disjoint(found)
+    found += [s for s in spans_of(PLACE_NAME_RE, text, 1) if text[s[0]] not in "全本该各每此某"]
+    return disjoint(found)
 
 
 # English nouns after "which", as the Chinese suffix news text uses for them.
@@ -153,7 +153,7 @@ def titles(text: str, question: str = "") -> list[tuple[int, int]]:
     """The office written before a person's name: 市委宣传部副部长、市委网信办主任张晖 ->
     市委宣传部副部长、市委网信办主任 (the name is the one the question names)."""
     out = []
-    for name_span in _spans(NAME_RE, text, 1):
+    for name_span in spans_of(NAME_RE, text, 1):
         name = text[name_span[0]:name_span[1]]
         if question and name not in question:
             continue

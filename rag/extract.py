@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.entities import people, places, titles, which  # noqa: F401 (re-exported for callers)
+from rag.entities import disjoint, people, places, spans_of, titles, which  # noqa: F401 (people… re-exported)
 from rag.text import tagged
 
 NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"
@@ -48,21 +48,8 @@ _ITEM = r"(?:(?!等)[\u4e00-\u9fffA-Za-z0-9（）()]){1,24}"
 LIST_RE = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:等)?")
 
 
-def _spans(pattern: re.Pattern, text: str, group: int = 0) -> list[tuple[int, int]]:
-    return [m.span(group) for m in pattern.finditer(text)]
-
-
-def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Keep spans in priority order, dropping any that overlaps one kept."""
-    kept: list[tuple[int, int]] = []
-    for s in spans:
-        if all(s[1] <= k[0] or k[1] <= s[0] for k in kept):
-            kept.append(s)
-    return kept
-
-
 def amounts(text: str, question: str = "") -> list[tuple[int, int]]:
-    spans = _disjoint(_spans(AMOUNT_RE, text) + _spans(WORD_AMOUNT_RE, text))
+    spans = disjoint(spans_of(AMOUNT_RE, text) + spans_of(WORD_AMOUNT_RE, text))
     spans = sorted(s for s in spans if not _inside_date(text, s))
     classifier = re.search(rf"(?:几|多少)({UNITS_COUNT})", question)
     if classifier:  # 多少户 -> 4300余户, not 26个; 多少家商户 is never answered by 二期
@@ -103,7 +90,7 @@ def with_counted(text: str, span: tuple[int, int], question: str) -> tuple[int, 
 
 
 def _inside_date(text: str, span: tuple[int, int]) -> bool:
-    return any(a <= span[0] and span[1] <= b for a, b in _spans(DATE_RE, text))
+    return any(a <= span[0] and span[1] <= b for a, b in spans_of(DATE_RE, text))
 
 
 DAY_QUESTION_RE = re.compile(r"哪天|哪一天|几号|几月几|日期|什么时候|啥时|何时|when|what (?:date|day)")
@@ -112,7 +99,7 @@ RELATIVE_RE = re.compile(r"^(?:今年|去年|明年)")
 
 
 def dates(text: str, question: str = "") -> list[tuple[int, int]]:
-    spans = _spans(DATE_RE, text)
+    spans = spans_of(DATE_RE, text)
     # 今年 only answers when the text gives nothing more exact
     exact = [s for s in spans if not RELATIVE_RE.match(text[s[0]:s[1]])]
     spans = exact or spans
@@ -172,7 +159,7 @@ def lists(text: str, question: str = "") -> list[tuple[int, int]]:
     without 等, where it ends, so the outer items are cut back to about the
     length of the inner ones, at word boundaries (jieba)."""
     out = []
-    for a, b in _spans(LIST_RE, text):
+    for a, b in spans_of(LIST_RE, text):
         core = text[a:b]
         closed = core.endswith("等")
         if closed:

@@ -83,10 +83,6 @@ def citation_line(story: str, paragraph: int, source: str, start: int, end: int)
     return f"《{story}》第{paragraph}段，{source} [{start}–{end}]"
 
 
-def cite_line(c: Citation) -> str:
-    return citation_line(c.story, c.paragraph, c.source, c.start, c.end)
-
-
 def hit_line(h: Hit) -> str:
     ch = h.chunk
     return citation_line(ch.title, ch.paragraph, ch.source, ch.start, ch.end)

@@ -157,14 +157,6 @@ def _tokenizer(cache_dir: Path | None = None):
     return _jieba
 
 
-def set_cache_dir(path: Path) -> None:
-    """Where jieba keeps its dictionary cache (a Settings-provided folder)."""
-    global CACHE_DIR
-    CACHE_DIR = Path(path)
-    if _jieba is not None:
-        _jieba.tmp_dir = str(CACHE_DIR)
-
-
 def joins_word(left: str, right: str, window: int = 6) -> bool:
     """True if a dictionary word straddles the junction of left + right.
 
