@@ -71,6 +71,62 @@ def is_short_answer(answer: str | None, answers: Iterable[str]) -> bool:
     return False
 
 
+# The official CMRC 2018 scorer (cmrc2018_evaluate.py v5): lower-cased, these
+# marks removed, Chinese split into characters and other runs into words; F1
+# from the longest common substring of the two token lists, EM on the strings
+# with the marks removed; the best over the gold answers. nltk.word_tokenize,
+# which it uses on non-Chinese runs, is approximated by \w+ | one mark.
+CMRC_MARKS = frozenset(['-', ':', '_', '*', '^', '/', '\\', '~', '`', '+', '=', '，', '。', '：', '？', '！',
+                        '“', '”', '；', '’', '《', '》', '……', '·', '、', '「', '」', '（', '）', '－', '～', '『', '』'])
+_HAN = re.compile(r"[\u4e00-\u9fa5]")
+_LATIN_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def cmrc_segments(text: str) -> list[str]:
+    out, run = [], ""
+    for ch in text.lower().strip():
+        if ch in CMRC_MARKS:
+            continue
+        if _HAN.match(ch):
+            out += _LATIN_TOKEN.findall(run)
+            run = ""
+            out.append(ch)
+        else:
+            run += ch
+    return out + _LATIN_TOKEN.findall(run)
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    best, prev = 0, [0] * (len(b) + 1)
+    for x in a:
+        cur = [0] * (len(b) + 1)
+        for j, y in enumerate(b):
+            if x == y:
+                cur[j + 1] = prev[j] + 1
+                best = max(best, cur[j + 1])
+        prev = cur
+    return best
+
+
+def cmrc_f1(prediction: str | None, answers: Iterable[str]) -> float:
+    pred = cmrc_segments(prediction or "")
+    best = 0.0
+    for g in answers:
+        gold = cmrc_segments(g)
+        common = _lcs(gold, pred)
+        if common:
+            p, r = common / len(pred), common / len(gold)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def cmrc_em(prediction: str | None, answers: Iterable[str]) -> bool:
+    def strip(t: str) -> str:
+        return "".join(c for c in t.lower().strip() if c not in CMRC_MARKS)
+
+    return prediction is not None and any(strip(g) == strip(prediction) for g in answers)
+
+
 def first_gold_rank(citations: Sequence[dict], answers: Sequence[str]) -> int | None:
     """1-based position of the first citation whose text contains a gold answer."""
     for i, c in enumerate(citations, 1):
@@ -123,6 +179,7 @@ def score(result: dict, gold: dict, trace: tuple[int, int] = (0, 0)) -> dict:
         "traced": trace[0], "cited": trace[1],
         "latency_ms": result.get("latency_ms"),
         "sentence_chars": None if refused else len(normalise(result.get("sentence"))),
+        "f1": None, "em": None, "shown": None, "shown_right": None,
     }
     if answers:
         if gold.get("story"):
@@ -130,6 +187,12 @@ def score(result: dict, gold: dict, trace: tuple[int, int] = (0, 0)) -> dict:
         row["sentence@1"] = not refused and contains_gold(result.get("sentence"), answers)
         if gold.get("kind") != "keyword":
             row["short"] = not refused and is_short_answer(result.get("answer"), answers)
+            # the short answer as scored by CMRC's scorer; a refusal or no span scores 0
+            short = None if refused else result.get("answer")
+            row["f1"], row["em"] = cmrc_f1(short, answers), cmrc_em(short, answers)
+            # shown: the span a reader sees in bold (absent field: any short answer is shown)
+            row["shown"] = short is not None and result.get("answer_shown", True)
+            row["shown_right"] = row["short"] if row["shown"] else None
         row["hit@3"] = hit_at(cites, answers, 3)
         row["rr"] = reciprocal_rank(cites, answers)
     return row
@@ -178,6 +241,10 @@ def summarise(rows: Sequence[dict]) -> dict:
         "latency_p50_ms": percentile(lat, 50),
         "latency_p95_ms": percentile(lat, 95),
         "sentence_chars": _mean(r["sentence_chars"] for r in rows),
+        "f1": _mean(r.get("f1") for r in rows),
+        "em": _mean(r.get("em") for r in rows),
+        "shown": _mean(r.get("shown") for r in rows),
+        "shown_precision": _mean(r.get("shown_right") for r in rows),
     }
 
 

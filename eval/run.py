@@ -165,7 +165,8 @@ def _fmt(v) -> str:
 COLUMNS = [
     ("story@1", "story@1"), ("sentence@1", "sent@1"), ("short", "short"), ("hit@3", "hit@3"),
     ("mrr", "MRR"), ("traceable", "trace"), ("refusal_precision", "refP"), ("refusal_recall", "refR"),
-    ("false_refusals", "falseRef"), ("latency_p50_ms", "p50ms"), ("latency_p95_ms", "p95ms"),
+    ("false_refusals", "falseRef"), ("f1", "F1"), ("em", "EM"), ("shown", "shown"),
+    ("shown_precision", "shownP"), ("latency_p50_ms", "p50ms"), ("latency_p95_ms", "p95ms"),
 ]
 
 

@@ -119,7 +119,9 @@ class _Draft:
 def _heading_role(cur: _Draft | None, b: Block, nxt: Block | None) -> str:
     """What a headline-shaped block is: 'headline', 'pullquote' or 'body'."""
     body_next = nxt is not None and nxt.kind == "body"
-    starts_story = body_next and bool(STORY_START.match(nxt.text))
+    # a paragraph that opens by repeating the line above (长谷川町子 | 长谷川町子是…)
+    # starts a story under that headline; a broken line would go on, not repeat
+    starts_story = body_next and (bool(STORY_START.match(nxt.text)) or nxt.text.startswith(b.text))
     if body_next and CONTINUES.match(nxt.text):
         return "body"  # the next block cannot start anything: b is part of a sentence
     if cur is None or not cur.paras:

@@ -148,3 +148,28 @@ def test_summarise_refusals_and_means():
 def test_summarise_no_refusals_gives_undefined_precision():
     s = m.summarise([row("date", True, False, sent=True)])
     assert s["refusal_precision"] is None and s["refusal_recall"] is None and s["false_refusals"] == 0
+
+
+def test_cmrc_scorer_matches_hand_computed_cases():
+    # characters for Chinese, words for Latin runs, marks dropped (cmrc2018_evaluate.py v5)
+    assert m.cmrc_segments("Lui Chi Hing，生于香港") == ["lui", "chi", "hing", "生", "于", "香", "港"]
+    # longest common substring 4分钟 (3 tokens) of prediction 4分钟内 (4): P 3/4, R 1
+    assert m.cmrc_f1("4分钟内", ["4分钟"]) == pytest.approx(2 * 0.75 / 1.75)
+    # the best gold answer counts; marks do not
+    assert m.cmrc_f1("《踢爆》", ["踢", "踢爆"]) == 1.0 and m.cmrc_em("《踢爆》", ["踢爆"])
+    # common characters that are not contiguous do not count beyond the longest run
+    assert m.cmrc_f1("甲乙丙丁", ["甲丙"]) == pytest.approx(2 * (1 / 4) * (1 / 2) / (1 / 4 + 1 / 2))
+    assert m.cmrc_f1(None, ["踢爆"]) == 0.0 and not m.cmrc_em(None, ["踢爆"])
+
+
+def test_score_counts_refused_short_answers_as_zero_and_precision_over_shown():
+    gold = {"kind": "amount", "story": None, "answers": ["300亿元"]}
+    right = m.score({"answerable": True, "answer": "300亿元", "sentence": "投资300亿元。"}, gold)
+    hidden = m.score({"answerable": True, "answer": "300亿", "answer_shown": False, "sentence": "投资300亿元。"}, gold)
+    refused = m.score({"answerable": False, "answer": "300亿元"}, gold)
+    assert right["f1"] == 1.0 and right["shown"] and right["shown_right"]
+    # tokens 300 亿 against 300 亿 元: P 1, R 2/3
+    assert hidden["f1"] == pytest.approx(0.8) and not hidden["shown"] and hidden["shown_right"] is None
+    assert refused["f1"] == 0.0 and not refused["shown"]
+    s = m.summarise([right, hidden, refused])
+    assert s["shown"] == pytest.approx(1 / 3) and s["shown_precision"] == 1.0
