@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python app.py "$@"
+echo "Starting the chat (the first start converts the model and builds the index)…"
+exec .venv/bin/rag-chat "$@"

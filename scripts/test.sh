@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install (first time) and run the whole test suite: unit tests, the real model,
-# the real browser, then the evaluation against its CI thresholds.
+# the real browser, the installed wheel, then the evaluation against its CI thresholds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+echo "Running the tests…"
 .venv/bin/python -m pytest -q "$@"
+echo "Running the evaluation against eval/thresholds.json…"
 .venv/bin/python -m eval run --check eval/thresholds.json --out eval/out/results.jsonl --report eval/out
