@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rag.errors import RagError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Retrieval modes, used by the eval's ablations.
@@ -31,10 +33,16 @@ class Settings:
     followups: bool = True  # resolve follow-ups with earlier turns
     extract: bool = True  # pick a short answer inside the sentence
     max_question_chars: int = 500
+    # Issue files larger than this are skipped with a message (env RAG_MAX_ISSUE_MB):
+    # an issue is a few kB to tens of kB, and embedding costs about 12 s per MB on
+    # 2 cores, so a 50 MB file took 10 minutes; 5 MB is a year of issues in one file.
+    max_issue_bytes: int = 5 * 1024 * 1024
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"mode ({self.mode}) must be one of {', '.join(MODES)}")
+        if self.max_issue_bytes < 1:
+            raise ValueError(f"max issue size ({self.max_issue_bytes} bytes) must be at least 1 byte")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
                 f"chunk overlap ({self.chunk_overlap}) larger than chunk size ({self.chunk_size})"
@@ -54,6 +62,14 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         s = s.with_(index_dir=Path(env["RAG_INDEX_DIR"]))
     if env.get("RAG_MODEL"):
         s = s.with_(model=env["RAG_MODEL"])
+    if env.get("RAG_MAX_ISSUE_MB"):
+        try:
+            mb = float(env["RAG_MAX_ISSUE_MB"])
+        except ValueError:
+            mb = float("nan")
+        if not 0 < mb < 1e6:
+            raise RagError(f"RAG_MAX_ISSUE_MB ({env['RAG_MAX_ISSUE_MB']!r}) must be a positive number of megabytes")
+        s = s.with_(max_issue_bytes=max(1, int(mb * 1024 * 1024)))
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

@@ -12,7 +12,10 @@ whole data folder.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
+import stat
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -51,49 +54,143 @@ def decode_issue(data: bytes, name: str = "issue") -> str:
     raise IssueReadError(f"{name}: not UTF-8 or GBK/GB18030 text")
 
 
-def read_issue(path) -> str:
-    """Decoded text of one issue file (BOM removed, line ends kept as they are)."""
+def _limit(max_bytes: int | None) -> int:
+    if max_bytes is not None:
+        return max_bytes
+    from rag.config import from_env  # the configured limit (RAG_MAX_ISSUE_MB), when the caller gave none
+
+    return from_env().max_issue_bytes
+
+
+def shown_name(name: str) -> str:
+    """A file name fit to print and to put in JSON: lone surrogates (bytes that
+    are not UTF-8) and control or format characters are written as escapes."""
+    return "".join(
+        c if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Zl", "Zp") else f"\\u{ord(c):04x}"
+        for c in name
+    )
+
+
+def read_issue(path, max_bytes: int | None = None) -> str:
+    """Decoded text of one issue file (BOM removed, line ends kept as they are).
+
+    Only a regular file is read, never through a symbolic link, and never one
+    larger than `max_bytes` (default: Settings.max_issue_bytes). Errors name the
+    file by its name only, never by a server path.
+    """
     p = Path(path)
+    return decode_issue(_read_bytes(p, _limit(max_bytes)), shown_name(p.name))
+
+
+def _read_bytes(p: Path, limit: int) -> bytes:
+    name = shown_name(p.name)
+    # O_NOFOLLOW: a symlink is refused even if it was swapped in after the folder
+    # was listed; O_NONBLOCK: opening a FIFO returns at once instead of hanging.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        data = p.read_bytes()
+        fd = os.open(p, flags)
     except OSError as e:
-        raise IssueReadError(f"{p}: cannot read: {e.strerror or e}") from e
-    return decode_issue(data, str(p))
+        if e.errno == errno.ELOOP:
+            raise IssueReadError(f"{name}: a symbolic link; only regular files in the data folder are read") from None
+        raise IssueReadError(f"{name}: cannot read: {e.strerror or type(e).__name__}") from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+                raise IssueReadError(f"{name}: {kind}; only regular files in the data folder are read")
+            if st.st_size > limit:
+                raise IssueReadError(f"{name}: too large ({_mb(st.st_size)}; the limit is {_mb(limit)}, "
+                                     "RAG_MAX_ISSUE_MB)")
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise IssueReadError(f"{name}: cannot read: {e.strerror or type(e).__name__}") from None
+    if len(data) > limit:  # it grew after fstat
+        raise IssueReadError(f"{name}: too large (over {_mb(limit)}; RAG_MAX_ISSUE_MB)")
+    return data
 
 
-def _issue_files(data_dir) -> list[Path]:
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 100 * 1024 else f"{n} bytes"
+
+
+def _issue_files(data_dir) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Regular *.txt files directly in data_dir (any case of .txt), sorted by name,
+    and (name, message) for the *.txt entries that are not: symbolic links (even
+    to files inside), folders, FIFOs, sockets, devices, names that are not text."""
     d = Path(data_dir)
-    if not d.is_dir():
-        raise DataDirError(f"data folder not found: {d}")
-    return sorted((p for p in d.glob("*.txt") if p.is_file()), key=lambda p: p.name)
+    try:
+        if not d.is_dir():
+            raise DataDirError(f"data folder not found: {d}")
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except DataDirError:
+        raise
+    except OSError as e:
+        raise DataDirError(f"cannot read the data folder {d}: {e.strerror or type(e).__name__}") from None
+    files: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    for e in entries:
+        if not e.name.lower().endswith(".txt"):
+            continue
+        name = shown_name(e.name)
+        try:
+            if name != e.name:
+                why = "the file name holds bytes that are not UTF-8 or control characters; rename it"
+            elif e.is_symlink():
+                why = "a symbolic link; only regular files in the data folder are read"
+            elif e.is_dir(follow_symlinks=False):
+                why = "a folder, not an issue file"
+            elif not e.is_file(follow_symlinks=False):
+                why = "not a regular file (a FIFO, socket or device)"
+            else:
+                files.append(Path(e.path))
+                continue
+        except OSError as err:
+            why = f"cannot read: {err.strerror or type(err).__name__}"
+        skipped.append((name, f"{name}: {why}"))
+    return files, skipped
 
 
-def load_issues(data_dir) -> tuple[list[Story], list[tuple[str, str]]]:
-    """Stories of every *.txt in data_dir (sorted by name) and (name, message) for bad files."""
-    files = _issue_files(data_dir)
-    if not files:
+def load_issues(data_dir, max_bytes: int | None = None) -> tuple[list[Story], list[tuple[str, str]]]:
+    """Stories of every issue file in data_dir (sorted by name) and (name, message)
+    for the files skipped. One bad file never stops the others."""
+    files, bad = _issue_files(data_dir)
+    if not files and not bad:
         raise DataDirError(f"no .txt issue files in {data_dir}")
+    limit = _limit(max_bytes)
     stories: list[Story] = []
-    bad: list[tuple[str, str]] = []
     for f in files:
         try:
-            found = parse_issue(read_issue(f), f.name)
+            found = parse_issue(read_issue(f, limit), f.name)
         except IssueReadError as e:
             bad.append((f.name, str(e)))
             continue
         if not found:
-            bad.append((f.name, f"{f}: no story text found"))
+            bad.append((f.name, f"{f.name}: no story text found"))
             continue
         stories.extend(found)
+    bad.sort()
     if not stories:
         why = "; ".join(m for _, m in bad)
         raise DataDirError(f"no readable issue in {data_dir}: {why}")
     return stories, bad
 
 
-def issue_hashes(data_dir) -> dict[str, str]:
-    """{file name: sha256 of its bytes} for every *.txt, for the index manifest."""
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in _issue_files(data_dir)}
+def issue_hashes(data_dir, max_bytes: int | None = None) -> dict[str, str]:
+    """{file name: sha256 of its bytes} for every issue file, for the index manifest.
+
+    A file that is skipped gets "skipped: <why>" instead, so that fixing it (or
+    breaking a good one) changes the manifest and the index is rebuilt.
+    """
+    files, skipped = _issue_files(data_dir)
+    limit = _limit(max_bytes)
+    out = {name: f"skipped: {why}" for name, why in skipped}
+    for f in files:
+        try:
+            out[f.name] = hashlib.sha256(_read_bytes(f, limit)).hexdigest()
+        except IssueReadError as e:
+            out[f.name] = f"skipped: {e}"
+    return dict(sorted(out.items()))
 
 
 # ---------------------------------------------------------------- structure
