@@ -2,10 +2,12 @@
 
 Layout (see index/README.md): `<index_dir>/current/` holds one complete build.
 A build is written into a sibling temp folder and renamed into place, so an
-interrupted build never leaves a half-written index in use. `load` checks the
-manifest against the files (checksums, counts, dimension, format) and against
-what the caller expects (model, chunk settings, issue hashes); any mismatch
-raises IndexStale naming it, and the engine rebuilds. No pickle anywhere.
+interrupted build never leaves a half-written index in use; builds of one folder
+are serialised by a file lock, and the next build sweeps what a killed one left.
+`load` checks the manifest and every record by schema (types, ranges, sources
+the manifest lists), against the files (checksums, counts, dimension, format)
+and against what the caller expects (model, chunk settings, issue hashes); any
+mismatch raises IndexStale naming it, and the engine rebuilds. No pickle anywhere.
 """
 
 from __future__ import annotations
@@ -77,12 +79,27 @@ def story_from_json(d: dict) -> Story:
 
 def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story], vectors: np.ndarray) -> Path:
     """Write a complete build aside, then rename it to `<index_dir>/current`."""
-    import faiss
+    from filelock import Timeout
 
     if vectors.shape != (len(chunks), expected["dim"]):
         raise IndexError_(f"vectors shape {vectors.shape} does not match {len(chunks)} chunks x dim {expected['dim']}")
+    check_index_dir(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=index_dir))
+    try:
+        with build_lock(index_dir):
+            _recover(index_dir)
+            _sweep(index_dir)
+            return _save_locked(index_dir, expected, chunks, stories, vectors)
+    except Timeout:
+        raise IndexError_(f"another build of {index_dir} has held its lock for an hour; is it stuck?") from None
+
+
+def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story],
+                 vectors: np.ndarray) -> Path:
+    import faiss
+
+    # the builder's pid in the name: a later build sweeps the folders of dead builders at once
+    tmp = Path(tempfile.mkdtemp(prefix=f".build-{os.getpid()}-", dir=index_dir))
     try:
         index = faiss.IndexFlatIP(expected["dim"])
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -115,17 +132,181 @@ def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Sto
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _sweep(index_dir)
     return current
 
 
+def build_lock(index_dir: Path, timeout: float = 3600):
+    """An inter-process lock serialising builds of one index folder (filelock).
+
+    Builds wait for each other instead of racing; the lock file stays beside
+    `current` and is never part of a build.
+    """
+    from filelock import FileLock
+
+    return FileLock(str(index_dir / ".build.lock"), timeout=timeout)
+
+
+def check_index_dir(index_dir: Path, writable: bool = True) -> None:
+    """IndexError_ unless index_dir is a folder, or can be created as one; with
+    `writable`, one we may write (a read-only index can still be loaded)."""
+    p = Path(index_dir)
+    if p.exists() and not p.is_dir():
+        raise IndexError_(f"the index folder {p} is a file, not a folder")
+    if p.is_dir() and not writable:
+        return
+    probe = p
+    while not probe.exists() and probe.parent != probe:  # the nearest existing ancestor
+        probe = probe.parent
+    if not probe.is_dir():
+        raise IndexError_(f"cannot create the index folder {p}: {probe} is not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise IndexError_(f"cannot write the index folder {p}: {probe} is not writable")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
 def _sweep(index_dir: Path) -> None:
-    """Remove leftovers of interrupted builds (older than a minute)."""
+    """Remove leftovers of interrupted builds. Runs under the build lock: a
+    `.build-<pid>-*` folder whose builder is gone, or any older than a minute,
+    is a dead build's (builds of this version hold the lock while they write)."""
     for p in index_dir.glob(".build-*"):
-        if time.time() - p.stat().st_mtime > 60:
+        if p.name == ".build.lock":
+            continue
+        pid = p.name.split("-")[1] if p.name.count("-") >= 2 else ""
+        try:
+            dead = (pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))) \
+                or time.time() - p.stat().st_mtime > 60
+        except OSError:
+            continue
+        if dead:
             shutil.rmtree(p, ignore_errors=True)
     for p in index_dir.glob(".old-*"):
         shutil.rmtree(p, ignore_errors=True)
+
+
+def _recover(index_dir: Path, wait: bool = True) -> None:
+    """Put the previous build back when a build was killed between moving it
+    aside and renaming the new one into place (no `current`, an `.old-*`)."""
+    current = index_dir / "current"
+    if current.exists() or not any(index_dir.glob(".old-*")):
+        return
+    from filelock import Timeout
+
+    lock = build_lock(index_dir, timeout=-1 if wait else 0)
+    try:
+        lock.acquire()
+    except (Timeout, OSError):
+        return  # a build is running (or the folder is read-only): it will put a current in place
+    try:
+        if current.exists():
+            return
+        olds = sorted((p for p in index_dir.glob(".old-*") if (p / "manifest.json").is_file()),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+        if olds:
+            os.replace(olds[0], current)
+    except OSError:
+        pass
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------- schema
+# A manifest or a record that parses is not yet one we wrote: every field is
+# checked for type and range before use, and any mismatch is IndexStale (rebuild).
+
+def _need(ok: bool, what: str) -> None:
+    if not ok:
+        raise IndexStale(f"index files do not match their schema: {what}")
+
+
+def _is_int(v, lo: int = 0) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+
+
+def _is_opt_str(v) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _is_runs(v) -> bool:
+    return isinstance(v, list) and all(isinstance(r, list) and len(r) == 2 and all(_is_int(x) for x in r) for r in v)
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name \
+        and "\x00" not in name
+
+
+def check_manifest(m) -> None:
+    _need(isinstance(m, dict), "the manifest is not a JSON object")
+    _need(_is_int(m.get("format")), "format")
+    _need(isinstance(m.get("model"), str), "model")
+    _need(_is_int(m.get("dim"), 1), "dim")
+    _need(isinstance(m.get("chunking"), dict), "chunking")
+    issues = m.get("issues")
+    _need(isinstance(issues, dict) and all(_plain_name(k) and isinstance(v, str) for k, v in issues.items()),
+          "issues must map plain file names to hashes")
+    counts = m.get("counts")
+    _need(isinstance(counts, dict) and _is_int(counts.get("chunks")) and _is_int(counts.get("stories")), "counts")
+    sums = m.get("checksums")
+    _need(isinstance(sums, dict) and all(isinstance(sums.get(n), str) for n in FILES), "checksums")
+    skipped = m.get("skipped", [])
+    _need(isinstance(skipped, list) and all(isinstance(x, list) and len(x) == 2 and all(isinstance(y, str) for y in x)
+                                            for x in skipped), "skipped")
+
+
+def _indexed(issues: dict) -> set[str]:
+    """Issue files the manifest says were read (a sha256, not a 'skipped: ...' note)."""
+    return {k for k, v in issues.items() if len(v) == 64 and all(c in "0123456789abcdef" for c in v)}
+
+
+def check_stories(records, issues: dict) -> list[Story]:
+    _need(isinstance(records, list), "stories.json is not a list")
+    sources = _indexed(issues)
+    stories, seen = [], set()
+    for d in records:
+        _need(isinstance(d, dict), "a story is not an object")
+        _need(isinstance(d.get("source"), str) and d["source"] in sources, f"story source {str(d.get('source'))[:80]!r} is not an indexed issue")
+        _need(_is_int(d.get("index")) and (d["source"], d["index"]) not in seen, "story index")
+        seen.add((d["source"], d["index"]))
+        _need(isinstance(d.get("headline"), str), "headline")
+        _need(all(_is_opt_str(d.get(k)) for k in ("kicker", "subheadline", "byline", "date")), "story fields")
+        _need(all(isinstance(d.get(k, []), list) and all(isinstance(x, str) for x in d.get(k, []))
+                  for k in ("credits", "pullquotes")), "credits")
+        paras = d.get("paragraphs")
+        _need(isinstance(paras, list) and all(
+            isinstance(p, dict) and isinstance(p.get("text"), str) and _is_int(p.get("start"))
+            and _is_int(p.get("end")) and p["start"] <= p["end"] and _is_runs(p.get("runs", [])) for p in paras),
+            "paragraphs")
+        stories.append(story_from_json(d))
+    return stories
+
+
+CHUNK_KEYS = {"id", "source", "story", "title", "paragraph", "text", "start", "end", "runs"}
+
+
+def check_chunks(records, issues: dict) -> list[Chunk]:
+    """Chunk records by schema; each names an issue file the manifest says was read."""
+    sources = _indexed(issues)
+    chunks = []
+    for row, d in enumerate(records):
+        _need(isinstance(d, dict) and set(d) == CHUNK_KEYS, f"chunk {row} fields")
+        _need(d["id"] == row and _is_int(d["id"]), f"chunk {row} id")
+        _need(d["source"] in sources if isinstance(d["source"], str) else False,
+              f"chunk {row} source {str(d['source'])[:80]!r} is not an indexed issue")
+        _need(_is_int(d["story"]) and _is_int(d["paragraph"], 1), f"chunk {row} story or paragraph")
+        _need(isinstance(d["title"], str) and isinstance(d["text"], str), f"chunk {row} text")
+        _need(_is_int(d["start"]) and _is_int(d["end"]) and d["start"] <= d["end"], f"chunk {row} offsets")
+        _need(_is_runs(d["runs"]), f"chunk {row} runs")
+        chunks.append(Chunk.from_json(d))
+    return chunks
 
 
 def load(index_dir: Path, expected: dict) -> Stored:
@@ -134,29 +315,38 @@ def load(index_dir: Path, expected: dict) -> Stored:
 
     current = index_dir / "current"
     mpath = current / "manifest.json"
+    if not index_dir.is_dir():
+        raise IndexStale(f"no index folder {index_dir}")
+    if not mpath.exists():
+        _recover(index_dir, wait=False)  # a build killed between its two renames left the old one aside
     if not mpath.exists():
         raise IndexStale(f"no complete index in {current}")
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise IndexStale(f"unreadable manifest {mpath}: {e}") from e
+    check_manifest(manifest)
     for key in ("format", "model", "dim", "chunking", "issues"):
         if manifest.get(key) != expected[key]:
             raise IndexStale(f"{key} changed: index has {manifest.get(key)!r}, expected {expected[key]!r}")
     for name in FILES:
         path = current / name
-        if not path.exists():
+        if not path.is_file():
             raise IndexStale(f"missing {name}")
-        if sha256_file(path) != manifest.get("checksums", {}).get(name):
+        if sha256_file(path) != manifest["checksums"].get(name):
             raise IndexStale(f"checksum mismatch for {name}")
     try:
         vectors = faiss.read_index(str(current / "vectors.faiss"))
         with open(current / "chunks.jsonl", encoding="utf-8") as f:
-            chunks = [Chunk.from_json(json.loads(line)) for line in f if line.strip()]
-        stories = [story_from_json(d) for d in json.loads((current / "stories.json").read_text(encoding="utf-8"))]
+            records = [json.loads(line) for line in f if line.strip()]
+        story_records = json.loads((current / "stories.json").read_text(encoding="utf-8"))
+        stories = check_stories(story_records, manifest["issues"])
+        chunks = check_chunks(records, manifest["issues"])
+    except IndexStale:
+        raise
     except Exception as e:  # corrupt despite checksums (hand-edited manifest)
-        raise IndexStale(f"unreadable index files: {e}") from e
-    counts = manifest.get("counts", {})
+        raise IndexStale(f"unreadable index files: {type(e).__name__}: {e}") from e
+    counts = manifest["counts"]
     if vectors.d != expected["dim"]:
         raise IndexStale(f"dimension {vectors.d} != {expected['dim']}")
     if not (vectors.ntotal == len(chunks) == counts.get("chunks")) or len(stories) != counts.get("stories"):
