@@ -17,13 +17,14 @@ from rag import credits, extract, store
 from rag.answer import Composer
 from rag.config import Settings, from_env, offline_hub_default
 from rag.errors import BadQuestion
-from rag.query import Resolved, clean, correct, kind_of, resolve
+from rag.query import Resolved, clean, clean_history, correct, kind_of, resolve, scrub
 from rag.retrieve import Retriever
 from rag.text import add_words, fold
 from rag.types import Answer, Chunk, Hit, Story
 
 Progress = Callable[[str], None]
 MAX_HISTORY = 6  # earlier turns considered when resolving a follow-up
+MAX_HISTORY_CHARS = 1500  # and their characters in all, newest kept
 PERSON_PRONOUN_RE = re.compile(r"他们|她们|他|她|\b(?:he|she|him|her)\b", re.I)
 
 
@@ -49,9 +50,16 @@ class Engine:
     def _source_text(self, name: str) -> str:
         """The issue file's text, as offsets count it (read once, on demand)."""
         if name not in self._sources:
+            from rag.errors import IssueReadError
             from rag.ingest import read_issue
 
-            self._sources[name] = read_issue(self.settings.data_dir / name)
+            # only a file the manifest lists, by plain name, inside the data folder
+            if name not in self.manifest.get("issues", {}) or name in ("", ".", "..") or "/" in name or "\\" in name:
+                return ""
+            try:
+                self._sources[name] = read_issue(self.settings.data_dir / name)
+            except IssueReadError:
+                return ""  # gone or no longer a regular file: no credit lookup, no error
         return self._sources[name]
 
     # ------------------------------------------------------------ building
@@ -115,14 +123,9 @@ class Engine:
         try:
             q = clean(question, s.max_question_chars)
         except BadQuestion as e:
-            shown = str(question)[:200] if question is not None else ""
+            shown = scrub(str(question)[:200]) if question is not None else ""
             return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e))
-        earlier = []
-        for h in list(history)[-MAX_HISTORY:]:
-            try:
-                earlier.append(clean(h, s.max_question_chars))
-            except BadQuestion:
-                continue  # a bad earlier turn is ignored, not fatal
+        earlier = clean_history(history, MAX_HISTORY, MAX_HISTORY_CHARS, s.max_question_chars)  # bad turns dropped
         asked = correct(q, self.corpus, self.names)  # 现代医要港 -> 现代医药港, shown as the query searched
         resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
         if s.followups and earlier and PERSON_PRONOUN_RE.search(asked):
@@ -131,7 +134,7 @@ class Engine:
             if prev.answerable and prev.kind == "person" and prev.answer:
                 person = prev.answer.split("、")[0]
                 resolved = Resolved(PERSON_PRONOUN_RE.sub(person, asked, count=1), True, person)
-        shown = str(question)[:s.max_question_chars]  # as asked, so callers can match their input
+        shown = scrub(str(question))[:s.max_question_chars]  # as asked, so callers can match their input
         answer = self._answer(shown, resolved, earlier)
         if not answer.answerable and earlier and s.followups and not resolved.followup:
             # 街上一共有多少家商户？ names a subject of its own, yet finds nothing alone:

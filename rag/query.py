@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rag.errors import BadQuestion
 from rag.text import PUNCT_RE, STOPWORDS, fold, is_latin, tagged
 
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 TAG_RE = re.compile(r"<[^<>]{0,200}>")
 
 KINDS = [
@@ -41,19 +41,77 @@ LEADING_FILLER_RE = re.compile(r"^(?:那么|那|还有|另外|此外|and|so|then
 ENTITY_FLAGS = {"nr", "ns", "nt", "nz", "j", "eng", "nrt", "nrfg"}
 
 
+def _hygiene(c: str) -> str:
+    cat = unicodedata.category(c)
+    if cat in ("Cs", "Cf"):
+        return ""  # lone surrogates; zero-width, bidi and other invisible format marks
+    if cat in ("Cc", "Zl", "Zp"):
+        return " "  # control characters and line separators separate words
+    return c
+
+
+def scrub(text: str) -> str:
+    """Text that is valid UTF-8 and shows what it says: lone surrogates (a bad
+    client or a browser can send one) and invisible format characters (zero-width
+    spaces, joiners, bidi embeddings, overrides and isolates, paired or not, BOM,
+    soft hyphen, tag characters) removed; control characters and line or
+    paragraph separators made spaces. Everything else is kept as typed."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_hygiene(c) for c in text)
+
+
 def clean(question: str, max_chars: int) -> str:
-    """A usable question, or BadQuestion with a message for people."""
+    """A usable question, or BadQuestion with a message for people.
+
+    The one entrance for user text: everything after it sees scrubbed text no
+    longer than max_chars (also after NFKC, which expands a few characters).
+    """
     if question is None:
         raise BadQuestion("请输入一个问题。")
-    q = html.unescape(str(question))
-    q = CONTROL_RE.sub(" ", q)
-    if len(q) > max_chars:
+    q = str(question)
+    if len(q) > 8 * max_chars:  # refused before any work on it
         raise BadQuestion(f"问题太长（{len(q)} 个字符），请控制在 {max_chars} 个字符以内。")
+    q = scrub(html.unescape(q))
+    n = max(len(q), len(unicodedata.normalize("NFKC", q)))
+    if n > max_chars:
+        raise BadQuestion(f"问题太长（{n} 个字符），请控制在 {max_chars} 个字符以内。")
     q = TAG_RE.sub(" ", q)
     q = re.sub(r"\s+", " ", q).strip()
     if not q or not re.search(r"\w", q):
         raise BadQuestion("请输入一个问题。")
     return q
+
+
+def clean_history(history, max_turns: int, max_chars: int, turn_chars: int | None = None) -> list[str]:
+    """Earlier questions, oldest first, each cleaned like a question and bounded:
+    the newest `max_turns` usable turns, `max_chars` characters in all. A turn
+    that is not text, is empty, or is longer than `turn_chars` (default
+    max_chars) is dropped, not fatal."""
+    if history is None:
+        return []
+    if isinstance(history, str):
+        history = [history]
+    try:
+        turns = list(history)[-4 * max_turns:]  # a few spares for dropped turns
+    except TypeError:
+        return []
+    kept: list[str] = []
+    total = 0
+    for turn in reversed(turns):
+        if len(kept) >= max_turns:
+            break
+        if not isinstance(turn, str):
+            continue
+        try:
+            q = clean(turn, turn_chars or max_chars)
+        except BadQuestion:
+            continue
+        if total + len(q) > max_chars:
+            break  # the older turns matter least
+        kept.append(q)
+        total += len(q)
+    return kept[::-1]
 
 
 def kind_of(question: str) -> str | None:
@@ -151,12 +209,20 @@ def resolve(question: str, history: list[str], corpus: str = "", force: bool = F
     """Standalone query for `question` given earlier user questions. `force`
     carries the subject over even when the question does not look like a
     follow-up (the engine tries that when the question alone finds nothing)."""
+    return _resolve(question, list(history), corpus, force, {})
+
+
+def _resolve(question: str, history: list[str], corpus: str, force: bool, memo: dict) -> Resolved:
+    # memo[i] = (resolved query, subject) of history[i] given history[:i]: the same
+    # for every caller, so each earlier turn is read once, not 2**turns times
     if not history or not (force or is_followup(question)):
         return Resolved(question, False, None)
     # The subject of the nearest earlier turn that has one, itself resolved.
     for i in range(len(history) - 1, -1, -1):
-        earlier = resolve(history[i], history[:i], corpus).query
-        subj = subject(earlier, corpus) if not is_latin(earlier) else None
+        if i not in memo:
+            q = _resolve(history[i], history[:i], corpus, False, memo).query
+            memo[i] = (q, subject(q, corpus) if not is_latin(q) else None)
+        earlier, subj = memo[i]
         if subj or is_latin(question):
             break
     else:
@@ -166,7 +232,8 @@ def resolve(question: str, history: list[str], corpus: str = "", force: bool = F
         return Resolved(f"{earlier} {body}", True, earlier)
     if subj and fold(subj) in fold(body):
         return Resolved(question, False, None)
-    replaced, n = re.subn(r"它们|它|其|该|这个|那个|这家|那家|他们", subj, body, count=1)
+    # a function, never a template: the subject is user text (C:\new, \1, \g<0> stay as typed)
+    replaced, n = re.subn(r"它们|它|其|该|这个|那个|这家|那家|他们", lambda m: subj, body, count=1)
     query = replaced if n else f"{subj}{body}"
     return Resolved(query, True, subj)
 
