@@ -14,6 +14,7 @@ import sys
 from rag.errors import RagError
 
 MAX_ARG_CHARS = 100_000  # larger arguments are refused before any work
+MAX_K = 1000  # passages listed by `search -k`
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,12 +75,34 @@ def _print_answer(ans) -> None:
         print(f"[{c.rank}] 《{c.story}》第{c.paragraph}段 {c.source} [{c.start}–{c.end}] {c.text}")
 
 
+def _check_options(args) -> str | None:
+    """A one-line message for options that cannot work, checked before any work."""
+    k = getattr(args, "k", None)
+    if k is not None and not 1 <= k <= MAX_K:
+        return f"-k must be between 1 and {MAX_K} (got {k})"
+    return None
+
+
+def _utf8_output() -> None:
+    """Whatever the locale, print UTF-8; a character that cannot be encoded (a lone
+    surrogate from a file name) becomes U+FFFD instead of an exception."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(encoding="utf-8", errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream we may change (a test capture); it is UTF-8 already
+
+
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     for value in [getattr(args, "question", ""), getattr(args, "query", "")] + getattr(args, "history", []):
         if value and len(value) > MAX_ARG_CHARS:
             print(f"Error: the question is too long ({len(value)} characters).", file=sys.stderr)
             return 2
+    problem = _check_options(args)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        return 2
     if args.command == "model":
         from rag.config import from_env
         from rag.model import resolve_model
@@ -101,7 +124,10 @@ def run(argv: list[str]) -> int:
                       f"({len(s.paragraphs)} paragraphs)")
         return 0
     from rag.engine import Engine
+    from rag.store import check_index_dir
 
+    # before the model loads and everything is embedded; ask and search may load a read-only index
+    check_index_dir(settings.index_dir, writable=args.command == "build")
     engine = Engine.open(settings, rebuild=getattr(args, "force", False))
     if args.command == "build":
         d = engine.describe()
@@ -130,6 +156,7 @@ def run(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _utf8_output()
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except RagError as e:

@@ -8,6 +8,7 @@ terms: jieba's search-mode words plus whole numbers, amounts and codes (5G,
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from functools import lru_cache
@@ -48,13 +49,43 @@ def fold(text: str) -> str:
     return text.lower()
 
 
+def _cache_dir() -> str | None:
+    """Where jieba keeps its 9 MB dictionary cache: .cache/jieba if we may read the
+    cache there or write one, else a private folder in the system temp folder,
+    else None (no cache: jieba builds the dictionary in memory, about 1 s)."""
+    import tempfile
+
+    try:
+        CACHE.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    if os.access(CACHE / "jieba.cache", os.R_OK) or os.access(CACHE, os.W_OK | os.X_OK):
+        return str(CACHE)
+    try:
+        uid = os.getuid()
+        own = Path(tempfile.gettempdir()) / f"newsrag-jieba-{uid}"
+        own.mkdir(mode=0o700, exist_ok=True)
+        st = own.lstat()
+        # ours alone: a folder someone else made there could feed us a cache
+        if not own.is_symlink() and st.st_uid == uid and not st.st_mode & 0o022 and os.access(own, os.W_OK | os.X_OK):
+            return str(own)
+    except OSError:
+        pass
+    return None
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba
 
-    CACHE.mkdir(parents=True, exist_ok=True)
-    jieba.dt.tmp_dir = str(CACHE)
-    jieba.setLogLevel(60)
+    jieba.setLogLevel(60)  # before anything can fail: a cache it cannot write is no traceback
+    where = _cache_dir()
+    if where is None:
+        # jieba always tries to dump its cache; a path that cannot exist makes that
+        # fail at once, and the failure is only logged (silenced above)
+        jieba.dt.tmp_dir = str(CACHE / "unwritable")
+    else:
+        jieba.dt.tmp_dir = where
     jieba.initialize()
     return jieba
 
