@@ -9,14 +9,19 @@ the console) and serves:
   - a staff search tab: top passages with issue/story filters and citation lines;
   - API endpoints /chat (reply HTML text), /ask (the `ask --json` object), /search.
 Handlers never let an exception reach the page: RagError becomes its message,
-anything else a generic apology, with the traceback logged on the console.
+anything else a generic apology, with the traceback logged on the console; a
+rejected question logs one line. User bubbles are escaped text (no markdown,
+no HTML), request bodies are capped, a full queue answers "busy, try again",
+and no server path reaches the page or an API response.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -31,6 +36,22 @@ ALL = "全部"
 MAX_HISTORY = 6  # earlier questions passed to the engine; older turns rarely matter
 PLACEHOLDER = "输入问题，回车发送；可以接着追问"
 SORRY = "抱歉，处理这个问题时出了点问题，请换个问法再试一次。"
+BUSY = "服务器繁忙，请稍后再试。Server busy, please try again in a few seconds."
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a long chat resends its replies' HTML; 2 MB is hundreds of turns
+# a directory part of a path (/srv/x/, C:\x\): only the last part, the file name, may be shown
+_PART = r"[^\\/\s:：，,;；()（）\[\]'\"]"
+DIR_RE = re.compile(rf"(?:[A-Za-z]:)?{_PART}*(?:[\\/]{_PART}+)*[\\/]")
+
+
+def no_paths(text) -> str:
+    """Text for the page or an API response: server paths cut down to file names."""
+    return DIR_RE.sub("", str(text))
+
+
+def _rejected(where: str, why: str, text) -> None:
+    """One console line per rejected question, never a traceback."""
+    n = len(text) if isinstance(text, str) else -1
+    log.info("%s: rejected a question (%d chars): %s", where, n, why)
 
 
 def _gradio_env() -> None:
@@ -63,11 +84,11 @@ def _text(content) -> str:
 def user_questions(history, limit: int = 500) -> list[str]:
     """Earlier user questions, oldest first, from chat messages or a plain list of strings."""
     out = []
-    for m in history or []:
+    for m in (history or [])[-4 * MAX_HISTORY:] if isinstance(history, list) else []:
         if isinstance(m, str):
             q = m
         elif isinstance(m, dict) and m.get("role") == "user":
-            q = _text(m.get("content"))
+            q = html.unescape(_text(m.get("content")))  # user bubbles hold escaped text
         else:
             continue
         q = q.strip()
@@ -85,6 +106,8 @@ def parse_history(history) -> list[str]:
             history = json.loads(history)
         except json.JSONDecodeError as e:
             raise RagError(f"history 不是合法的 JSON 列表：{e.msg}") from None
+        except RecursionError:
+            raise RagError("history 嵌套太深，应是较早问题组成的列表") from None
     if not isinstance(history, list):
         raise RagError("history 应是较早问题组成的列表，例如 [\"现代医药港计划投资多少？\"]")
     return history
@@ -99,6 +122,8 @@ class Handlers:
 
     def check(self, question: str, noun: str = "问题") -> str | None:
         """A friendly message if the question cannot be asked, else None."""
+        if question is not None and not isinstance(question, str):
+            return f"{noun}应是一段文字。"
         q = (question or "").strip()
         if not q:
             return f"请输入一个{noun}。"
@@ -111,13 +136,14 @@ class Handlers:
             message = _text(message)
             problem = self.check(message)
             if problem:
+                _rejected("chat", problem, message)
                 return render.render_notice(problem)
             earlier = user_questions(history, self.settings.max_question_chars)
             answer = self.engine.ask(message.strip(), earlier)
             return render.render_answer(answer, anchor="c" + uuid.uuid4().hex[:8])
         except RagError as e:
             log.warning("chat: %s", e)
-            return render.render_notice(str(e))
+            return render.render_notice(no_paths(e))
         except Exception:
             log.exception("chat failed for %r", message)
             return render.render_notice(SORRY)
@@ -128,22 +154,29 @@ class Handlers:
         try:
             problem = self.check(question)
             if problem:
-                raise gr.Error(problem)
+                _rejected("ask", problem, question)
+                raise gr.Error(problem, print_exception=False)
             earlier = user_questions(parse_history(history), self.settings.max_question_chars)
             return self.engine.ask(question.strip(), earlier).to_json()
         except gr.Error:
             raise
         except RagError as e:
-            raise gr.Error(str(e)) from None
+            _rejected("ask", str(e), question)
+            raise gr.Error(no_paths(e), print_exception=False) from None
         except Exception:
             log.exception("ask failed for %r", question)
-            raise gr.Error(SORRY) from None
+            raise gr.Error(SORRY, print_exception=False) from None
 
     def search(self, query: str, issue: str = ALL, story: str = ALL) -> tuple[str, str]:
         try:
             problem = self.check(query, "检索词")
             if problem:
+                _rejected("search", problem, query)
                 return render.render_notice(problem), ""
+            # the filters are compared with indexed names (an unknown one matches nothing);
+            # nothing is ever read or opened by them
+            issue = issue if isinstance(issue, str) else ALL
+            story = story if isinstance(story, str) else ALL
             hits = self.engine.search(
                 query.strip(), k=10, source=None if issue in (None, "", ALL) else issue,
                 story=None if story in (None, "", ALL) else story,
@@ -151,7 +184,7 @@ class Handlers:
             return render.render_hits(hits, query), "\n".join(render.hit_line(h) for h in hits)
         except RagError as e:
             log.warning("search: %s", e)
-            return render.render_notice(str(e)), ""
+            return render.render_notice(no_paths(e)), ""
         except Exception:
             log.exception("search failed for %r", query)
             return render.render_notice(SORRY), ""
@@ -199,12 +232,50 @@ def examples_for(engine, path: Path = ROOT / "eval" / "questions.jsonl",
     return picked
 
 
+def escape_user_text(message):
+    """A user bubble's content: the text as typed, HTML-escaped once (idempotent,
+    so a retried message is not escaped twice)."""
+    if isinstance(message, str):
+        return html.escape(html.unescape(message), quote=False)
+    if isinstance(message, dict) and isinstance(message.get("text"), str):
+        return dict(message, text=escape_user_text(message["text"]))
+    return message
+
+
+def chat_interface_class(gr):
+    """gr.ChatInterface whose user messages enter the chat history escaped.
+
+    With the Chatbot's render_markdown=False, `![x](http://…)`, `[a](javascript:…)`
+    or `<img src=…>` typed by a user shows as those characters and loads nothing;
+    the bot's replies are HTML built by rag.render with every issue text escaped.
+    ChatInterface appends the user's message itself (before and after calling
+    fn), through _message_as_message_dict, so that is where it is escaped.
+    """
+
+    class EscapingChatInterface(gr.ChatInterface):
+        def _message_as_message_dict(self, message, role):
+            if role == "user":
+                message = [escape_user_text(m) for m in message] if isinstance(message, list) \
+                    else escape_user_text(message)
+            return super()._message_as_message_dict(message, role)
+
+    return EscapingChatInterface
+
+
+def page_info(engine) -> dict:
+    """Engine.describe() for the page: skipped files by name, no server paths."""
+    info = dict(engine.describe())
+    info["skipped"] = [[no_paths(name), no_paths(why)] for name, why in info.get("skipped") or []]
+    info["model"] = no_paths(info.get("model") or "")
+    return info
+
+
 def build_demo(engine, settings: Settings):
     _gradio_env()
     import gradio as gr
 
     h = Handlers(engine, settings)
-    info = engine.describe()
+    info = page_info(engine)
     with gr.Blocks(title="报纸问答", analytics_enabled=False) as demo:
         gr.HTML(
             '<div class="rag-header"><h1>报纸问答</h1>'
@@ -214,7 +285,7 @@ def build_demo(engine, settings: Settings):
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chatbot = gr.Chatbot(
-                    height=560, latex_delimiters=[], buttons=["copy"], show_label=False,
+                    height=560, latex_delimiters=[], buttons=["copy"], show_label=False, render_markdown=False,
                     placeholder="<b>问一个关于这些报纸的问题</b><br>例如：某个项目投资多少、在哪一天、谁出席了会议。",
                     feedback_options=None,
                 )
@@ -222,7 +293,7 @@ def build_demo(engine, settings: Settings):
                     placeholder=PLACEHOLDER, max_length=settings.max_question_chars,
                     show_label=False, submit_btn="发送", stop_btn=False, lines=1, max_lines=4,
                 )
-                ci = gr.ChatInterface(
+                ci = chat_interface_class(gr)(
                     fn=h.chat, chatbot=chatbot, textbox=textbox, api_name="chat",
                     examples=examples_for(engine) or None, run_examples_on_click=True,
                     fill_height=False, api_description="Ask one question; returns the reply as HTML text.",
@@ -237,8 +308,10 @@ def build_demo(engine, settings: Settings):
                 with gr.Row():
                     query = gr.Textbox(label="关键词或问题", placeholder="例如：投资", scale=3,
                                        max_length=settings.max_question_chars)
-                    issue = gr.Dropdown(h.issue_choices(), value=ALL, label="期次", scale=1)
-                    story = gr.Dropdown(h.story_choices(), value=ALL, label="报道", scale=2)
+                    # a value not in the list reaches Handlers.search and matches nothing
+                    # (Gradio's own check would print a traceback per request)
+                    issue = gr.Dropdown(h.issue_choices(), value=ALL, label="期次", scale=1, allow_custom_value=True)
+                    story = gr.Dropdown(h.story_choices(), value=ALL, label="报道", scale=2, allow_custom_value=True)
                 go = gr.Button("检索", variant="primary")
                 results = gr.HTML()
                 lines = gr.Textbox(label="引用（可复制）", lines=4, buttons=["copy"], interactive=False,
@@ -252,11 +325,74 @@ def build_demo(engine, settings: Settings):
     return demo
 
 
+class Guard:
+    """ASGI middleware: refuse request bodies over `max_bytes` (413, before the
+    app reads them; a body without Content-Length is counted as it arrives), and
+    turn the queue's 503 "Queue is full" into a plain "busy, try again"."""
+
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if (length.isdigit() and int(length) > self.max_bytes) or (length and not length.isdigit()):
+            log.info("refused a request body of %s bytes to %s", length.decode("latin-1")[:20], scope.get("path"))
+            return await self._reply(send, 413, "请求太大。Request body too large.")
+        if not length and scope.get("method") in ("POST", "PUT", "PATCH"):
+            body, more = b"", True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                more = message.get("more_body", False)
+                if len(body) > self.max_bytes:
+                    log.info("refused a streamed request body over %d bytes to %s", self.max_bytes, scope.get("path"))
+                    return await self._reply(send, 413, "请求太大。Request body too large.")
+            sent = False
+
+            async def replay():
+                nonlocal sent
+                if sent:
+                    return await receive()
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            receive = replay
+        busy = False
+
+        async def send_busy(message):
+            nonlocal busy
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                busy = True
+                return await self._reply(send, 503, BUSY, retry_after=True)
+            if busy:
+                return None  # the queue's own body is replaced by ours
+            return await send(message)
+
+        return await self.app(scope, receive, send_busy)
+
+    @staticmethod
+    async def _reply(send, status: int, detail: str, retry_after: bool = False):
+        body = json.dumps({"detail": detail, "error": detail}, ensure_ascii=False).encode("utf-8")
+        headers = [(b"content-type", b"application/json; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+        if retry_after:
+            headers.append((b"retry-after", b"5"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def launch(demo, **kwargs):
     """Launch with the app's look and safe defaults; kwargs override (tests pass a port)."""
     import gradio as gr
 
-    opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"])
+    # FastAPI(middleware=[...]) unpacks each entry as (class, args, kwargs), which is
+    # what starlette's Middleware iterates as; a plain tuple spares importing it
+    guard = (Guard, (), {"max_bytes": MAX_BODY_BYTES})
+    opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
+                app_kwargs={"middleware": [guard]})
     opts.update(kwargs)
     return demo.launch(**opts)
 
