@@ -29,6 +29,7 @@ from pathlib import Path
 from rag import render
 from rag.config import ROOT, Settings, from_env, offline_hub_default
 from rag.errors import RagError
+from rag.query import scrub
 
 log = logging.getLogger("newsrag.app")
 
@@ -173,6 +174,7 @@ class Handlers:
             if problem:
                 _rejected("search", problem, query)
                 return render.render_notice(problem), ""
+            query = scrub(query)  # it is echoed on the page: no lone surrogates or bidi marks
             # the filters are compared with indexed names (an unknown one matches nothing);
             # nothing is ever read or opened by them
             issue = issue if isinstance(issue, str) else ALL
