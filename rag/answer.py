@@ -143,7 +143,7 @@ class Composer:
             seen = [t for t in weights if t in self.corpus and len(t) >= 2
                     and flags.get(t, "n").startswith(NOUNISH)]
             if seen:
-                rarest = max(seen, key=self.bm25.term_idf)
+                rarest = max(seen, key=lambda t: (self.bm25.term_idf(t), t))  # ties by the word itself
                 story = self.stories[(best.hit.chunk.source, best.hit.chunk.story)]
                 if rarest not in fold(title + "".join(p.text for p in story.paragraphs)):
                     return self.refuse(base, nearest or hits, f"找到的报道没有讲“{rarest}”的这方面内容。")

@@ -39,7 +39,8 @@ class Engine:
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
         # Names found in the issues are taught to jieba so BM25 keeps them whole.
-        self.names = {p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)}
+        # sorted: slip correction tries names in this order, whatever the hash seed
+        self.names = sorted({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
         add_words(self.names)
         self.retriever = Retriever.build(chunks, vectors, embedder)
         self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))

@@ -41,7 +41,7 @@ class BM25:
         if not self.n:
             return out
         norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
-        for term in set(query):
+        for term in sorted(set(query)):  # fixed order: float sums do not depend on the hash seed
             if term not in self.idf:
                 continue
             tf = np.array([d.get(term, 0) for d in self.tf], dtype=np.float32)
@@ -53,7 +53,7 @@ class BM25:
         much as the median term the corpus knows: it may be the user's own word
         (签下 for 签约) and should not outweigh everything the passage matches.
         rag.support judges separately whether it names something absent."""
-        terms = set(query)
+        terms = sorted(set(query))
         known = sorted(self.idf[t] for t in terms if t in self.idf)
         unseen = known[len(known) // 2] if known else self.unseen_idf
         return {t: self.idf.get(t, unseen) for t in terms}

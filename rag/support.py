@@ -51,7 +51,8 @@ def query_weights(query: str, bm25: BM25, corpus: str) -> dict[str, float]:
     asked = {w for m in ASKED_TYPE_RE.finditer(q) for w in (m.group(1), m.group(1)[:1])}
     # jieba's precise cut, not the search cut: 投入使用 is one word of the
     # question, not three (投入, 使用, 投入使用) to be weighed three times
-    all_terms = {w for w in words(q) if w not in STOPWORDS} | {t for t in tokens(q) if t.isascii()}
+    # sorted: weights (and sums over them) come out in the same order under any hash seed
+    all_terms = sorted({w for w in words(q) if w not in STOPWORDS} | {t for t in tokens(q) if t.isascii()})
     question_words = [t for t in all_terms if QUESTION_CHAR_RE.search(t)]
     terms = [t for t in all_terms if not any(t in qw for qw in question_words)
              and not (len(t) == 1 and not t.isascii())]  # a lone character (钱, 港) says little
