@@ -44,6 +44,20 @@ class Retriever:
     dense_gap: float = DENSE_GAP
     lexical_min: float = LEXICAL_MIN
 
+    def __post_init__(self):
+        self._recent: dict[str, np.ndarray] = {}
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's embedding. A question is searched, then its nearest passages
+        listed, its story looked up for a follow-up: it is embedded once, and the
+        last few vectors are kept (the embedding is ~90% of the time per question)."""
+        key = fold(query)
+        if key not in self._recent:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))  # oldest first: insertion order
+            self._recent[key] = np.ascontiguousarray(self.embedder.encode_queries([key]), dtype=np.float32)
+        return self._recent[key]
+
     @classmethod
     def build(cls, chunks: list[Chunk], vectors, embedder) -> "Retriever":
         docs = []
@@ -56,7 +70,7 @@ class Retriever:
         """Top n (chunk id, cosine) and the dense gate for this query."""
         if not self.chunks:
             return [], 1.0
-        q = np.ascontiguousarray(self.embedder.encode_queries([fold(query)]), dtype=np.float32)
+        q = self.query_vector(query)
         # The flat index scores every passage anyway; all of them give the mean.
         scores, ids = self.vectors.search(q, len(self.chunks))
         gap = DENSE_GAP_LATIN if is_latin(query) else self.dense_gap

@@ -209,3 +209,25 @@ def test_search_source_filter(tiny_data, tmp_path):
     assert everywhere == {"tiny-issue.txt", "z-second.txt"}
     only = engine.search("总投资", k=10, source="z-second.txt")
     assert only and {h.chunk.source for h in only} == {"z-second.txt"}
+
+
+class QueryCountingEmbedder(FakeEmbedder):
+    def __init__(self):
+        self.queries: list[str] = []
+
+    def encode_queries(self, texts):
+        self.queries += list(texts)
+        return super().encode_queries(texts)
+
+
+@pytest.mark.parametrize("question, history", [
+    ("污水处理厂总投资多少？", []),  # answered: searched, then cited
+    ("北京的地铁有几条线？", []),  # refused: the nearest passages are listed too
+    ("那它日处理能力多少？", ["污水处理厂总投资多少？"]),  # a follow-up also looks up the earlier story
+])
+def test_each_query_is_embedded_once(tiny_data, tmp_path, question, history):
+    emb = QueryCountingEmbedder()
+    engine, _ = open_engine(tiny_data, tmp_path / "index", emb)
+    emb.queries.clear()
+    engine.ask(question, history)
+    assert emb.queries and len(emb.queries) == len(set(emb.queries)), emb.queries
