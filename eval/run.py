@@ -59,15 +59,16 @@ class Opener:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
-    def __call__(self, name: str, changes: dict | None):
+    def __call__(self, name: str, changes: dict | None, settings=None):
+        base = settings or self.settings
         if changes is None:
             from eval.anchor import Anchor
 
-            return Anchor.open(self.settings.data_dir, self.embedder())
+            return Anchor.open(base.data_dir, self.embedder())
         from rag.engine import Engine
 
-        s = self.settings.with_(**changes)
-        s = s.with_(index_dir=index_dir_for(name, changes, self.settings.index_dir))
+        s = base.with_(**changes)
+        s = s.with_(index_dir=index_dir_for(name, changes, base.index_dir))
         return Engine.open(s, embedder=self.embedder())
 
 
@@ -119,13 +120,18 @@ def load_thresholds(path: Path) -> dict:
         raise EvalError(f"thresholds file {path}: not valid JSON ({e.msg}, line {e.lineno})") from None
     if not isinstance(t, dict):
         raise EvalError(f"thresholds file {path}: expected a JSON object")
-    for part in ("min", "max", "margin_over_anchor"):
-        v = t.get(part, {})
-        if not isinstance(v, dict) or not all(x is None or isinstance(x, (int, float)) for x in v.values()):
-            raise EvalError(f"thresholds file {path}: `{part}` must map metric names to numbers or null")
-        unknown = set(v) - set(metrics.summarise([]))
-        if unknown:
-            raise EvalError(f"thresholds file {path}: unknown metric(s) in `{part}`: {', '.join(sorted(unknown))}")
+    per_set = t.get("sets")
+    if per_set is not None and not (isinstance(per_set, dict) and all(isinstance(v, dict) for v in per_set.values())):
+        raise EvalError(f"thresholds file {path}: `sets` must map set names to thresholds objects")
+    for name, part_of in ((per_set or {"": t}).items()):
+        where = f"thresholds file {path}" + (f", set {name}" if name else "")
+        for part in ("min", "max", "margin_over_anchor"):
+            v = part_of.get(part, {})
+            if not isinstance(v, dict) or not all(x is None or isinstance(x, (int, float)) for x in v.values()):
+                raise EvalError(f"{where}: `{part}` must map metric names to numbers or null")
+            unknown = set(v) - set(metrics.summarise([]))
+            if unknown:
+                raise EvalError(f"{where}: unknown metric(s) in `{part}`: {', '.join(sorted(unknown))}")
     return t
 
 
@@ -202,10 +208,13 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m eval", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="ask the questions, score them, write results and a report")
-    r.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
-    r.add_argument("--out", type=Path, default=HERE / "out" / "results.jsonl")
-    r.add_argument("--data", type=Path, help="issues folder (default: the engine's)")
-    r.add_argument("--index", type=Path, help="index folder (default: the engine's)")
+    r.add_argument("--sets", help="named sets to run side by side (comma-separated; `all`, `quick`; "
+                                  "default: all, unless --questions or --data name one set)")
+    r.add_argument("--questions", type=Path, help="one questions file (default: the shipped set's)")
+    r.add_argument("--out", type=Path, default=HERE / "out" / "results.jsonl",
+                   help="results file of one set (named sets write under --report)")
+    r.add_argument("--data", type=Path, help="issues folder of one set (default: the engine's)")
+    r.add_argument("--index", type=Path, help="index folder (for named sets: a folder per set below it)")
     r.add_argument("--report", type=Path, default=HERE / "out")
     r.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated, from: {', '.join(CONFIGS)}")
     r.add_argument("--check", type=Path, metavar="THRESHOLDS", help="exit 1 if a threshold is missed")
@@ -233,39 +242,85 @@ def main(argv=None, opener=None) -> int:
 
 
 def _run(args, opener) -> int:
-    from rag.config import from_env, offline_hub_default
+    from rag.config import ROOT, from_env, offline_hub_default
 
     names = configs_from(args.configs)
-    questions = load_questions(args.questions)
     thresholds = load_thresholds(args.check) if args.check else None
-    if thresholds is not None and thresholds.get("config", "chosen") not in names:
-        raise EvalError(f"thresholds are for configuration {thresholds.get('config', 'chosen')!r}, which is not in --configs")
     offline_hub_default()
     settings = from_env(data_dir=args.data, index_dir=args.index)
     opener = opener or Opener(settings)
+    if args.sets is None and (args.questions or args.data):
+        # one set, as named by its files: results in --out, report in --report
+        questions = load_questions(args.questions or HERE / "questions.jsonl")
+        sets = {"": (settings, questions, args.out, args.report)}
+    else:
+        from eval.sets import SETS, names_from
+
+        try:
+            chosen_sets = names_from(args.sets or "all")
+        except ValueError as e:
+            raise EvalError(str(e)) from None
+        base = args.index or ROOT / ".cache" / "eval-index"
+        sets = {}
+        for n in chosen_sets:
+            issues, qfile = SETS[n].prepare(ROOT / ".cache" / "eval-sets")
+            sets[n] = (settings.with_(data_dir=issues, index_dir=base / n), load_questions(qfile),
+                       args.report / n / "results.jsonl", args.report / n)
+    for t in ([thresholds] if thresholds and "sets" not in thresholds else (thresholds or {}).get("sets", {}).values()):
+        if t.get("config", "chosen") not in names:
+            raise EvalError(f"thresholds are for configuration {t.get('config', 'chosen')!r}, which is not in --configs")
+    by_set = {}
+    for set_name, (s, questions, out, report) in sets.items():
+        by_set[set_name] = run_set(set_name, s, questions, names, opener, out, None if args.no_report else report)
+    if len(by_set) > 1 or "" not in by_set:
+        print(side_by_side(by_set))
+        write_side_by_side(args.report, by_set)
+    if thresholds is None:
+        return 0
+    failures = []
+    for set_name, summaries in by_set.items():
+        t = thresholds if "sets" not in thresholds else thresholds["sets"].get(set_name)
+        if t is not None:
+            failures += [f"{set_name + ': ' if set_name else ''}{f}" for f in check(summaries, t)]
+    for f in failures:
+        print(f"FAIL {f}")
+    if failures:
+        return 1
+    print(f"thresholds met ({args.check})")
+    return 0
+
+
+def run_set(set_name: str, settings, questions: list[Question], names: list[str], opener, out: Path,
+            report: Path | None) -> dict[str, dict]:
+    """Ask one set's questions through each configuration; write results (and a report)."""
     sources: dict[str, str | None] = {}
     summaries, kinds, all_rows, all_results = {}, {}, {}, {}
     for i, name in enumerate(names):
         t0 = time.perf_counter()
-        engine = opener(name, CONFIGS[name])
+        engine = opener(name, CONFIGS[name]) if not set_name else opener(name, CONFIGS[name], settings)
         results = ask_all(engine, questions)
-        path = out_path(args.out, name, i == 0)
+        path = out_path(out, name, i == 0)
         write_jsonl(path, results)
         rows = score_all(results, questions, read_sources(results, Path(settings.data_dir), sources))
         summaries[name], kinds[name] = metrics.summarise(rows), metrics.by_kind(rows)
         all_rows[name], all_results[name] = rows, results
-        print(f"{name}: {len(questions)} questions in {time.perf_counter() - t0:.1f} s -> {path}", file=sys.stderr)
-    print(table(summaries))
-    if not args.no_report:
+        print(f"{set_name or 'questions'} / {name}: {len(questions)} questions in "
+              f"{time.perf_counter() - t0:.1f} s -> {path}", file=sys.stderr)
+    print((f"## {set_name}\n" if set_name else "") + table(summaries))
+    if report is not None:
         from eval.report import write_report
 
-        files = write_report(args.report, summaries, kinds, all_rows, all_results, questions, names[0])
+        files = write_report(report, summaries, kinds, all_rows, all_results, questions, names[0])
         print(f"report: {', '.join(str(f) for f in files)}", file=sys.stderr)
-    if thresholds is not None:
-        failures = check(summaries, thresholds)
-        for f in failures:
-            print(f"FAIL {f}")
-        if failures:
-            return 1
-        print(f"thresholds met ({args.check})")
-    return 0
+    return summaries
+
+
+def side_by_side(by_set: dict[str, dict[str, dict]]) -> str:
+    return table({f"{s}/{c}" if len(conf) > 1 else s: v for s, conf in by_set.items() for c, v in conf.items()},
+                 first="set")
+
+
+def write_side_by_side(report: Path, by_set: dict[str, dict[str, dict]]) -> None:
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "sets.json").write_text(json.dumps(by_set, ensure_ascii=False, indent=1), encoding="utf-8")
+    (report / "sets.txt").write_text(side_by_side(by_set) + "\n", encoding="utf-8")
