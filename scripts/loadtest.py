@@ -1,0 +1,227 @@
+"""Load: the chat server under 50 concurrent clients for 2 minutes on 127.0.0.1.
+
+Starts `python app.py` (real model, the real issue, a temporary index) on a free
+port, then runs N client threads against its HTTP API (/gradio_api/call/...):
+normal questions (/ask, /chat), follow-ups with their earlier turns, staff
+searches, and junk (empty, over-long, lone surrogates, markup, regex text,
+paths). Each client waits a random think time between requests. A request is
+"ok" when it completes, "rejected" when the app answers with its one-line
+message (junk), "busy" when the queue is full (HTTP 503 with the busy message),
+and an "error" otherwise (HTTP failure, timeout, or the apology for an
+unexpected error). Then a burst of simultaneous requests overfills the queue to
+show the busy message, and one normal question checks the server answers
+normally afterwards.
+
+Prints completed requests, errors, busy replies, p50/p95/max latency, server
+memory at start and end, and tracebacks in the server log. Asserts nothing.
+Usage: .venv/bin/python scripts/loadtest.py [--clients 50] [--seconds 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QUESTIONS = ["现代医药港计划投资多少？", "现代医药港占地多大？", "菏泽开发区的宫颈癌筛查活动是哪天启动的？",
+             "美华5G光芯片项目投资多少？", "张晖一行是哪天来考察的？", "谁在会上讲话？", "How much is invested in the pharmaceutical port?"]
+FOLLOWUPS = [(["现代医药港计划投资多少？"], "那它占地多大？"), (["现代医药港计划投资多少？"], "规划建设周期是几年？"),
+             (["美华5G光芯片项目投资多少？"], "它什么时候投产？")]
+SEARCHES = ["投资", "现代医药港", "5G", "宫颈癌"]
+JUNK = ["", "   ", "投资" * 400, "\ud800现代医药港\u202e投资多少？", "<img src=x onerror=alert(1)>", "\\1\\g<0>$1(.*)+",
+        "../../etc/passwd", "![x](http://127.0.0.1:9/y.png)", "\x00\x1b[31m", "😀" * 50]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def call(client, base: str, api: str, data: list, timeout: float = 120) -> tuple[str, str]:
+    """(outcome, detail) of one API call over Gradio's REST protocol."""
+    import httpx
+
+    try:
+        body = json.dumps({"data": data}).encode("ascii")  # \ud800 escaped, as a browser's JSON.stringify sends it
+        r = client.post(f"{base}/gradio_api/call/{api}", content=body, timeout=timeout,
+                        headers={"content-type": "application/json"})
+        if r.status_code == 503:
+            return "busy", r.json().get("detail", r.text)
+        if r.status_code == 413:
+            return "rejected", "413 request too large"
+        if r.status_code != 200:
+            return "error", f"HTTP {r.status_code}: {r.text[:200]}"
+        event_id = r.json()["event_id"]
+        event = None
+        with client.stream("GET", f"{base}/gradio_api/call/{api}/{event_id}", timeout=timeout) as s:
+            for line in s.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    payload = line[5:].strip()
+                    if event == "complete":
+                        return "ok", payload
+                    msg = (json.loads(payload) or {}).get("error") if payload not in ("", "null") else None
+                    if not msg or "抱歉" in msg:
+                        return "error", f"error event: {msg}"
+                    return "rejected", msg
+        return "error", "stream ended without a result"
+    except httpx.HTTPError as e:
+        return "error", f"{type(e).__name__}: {e}"
+
+
+def request(rng: random.Random) -> tuple[str, str, list]:
+    roll = rng.random()
+    if roll < 0.45:
+        q = rng.choice(QUESTIONS)
+        return ("ask", "normal", [q, ""]) if rng.random() < 0.6 else ("chat", "normal", [q])
+    if roll < 0.7:
+        earlier, q = rng.choice(FOLLOWUPS)
+        return "ask", "follow-up", [q, earlier]
+    if roll < 0.8:
+        return "search", "search", [rng.choice(SEARCHES), "全部", "全部"]
+    junk = rng.choice(JUNK)
+    return rng.choice([("ask", "junk", [junk, rng.choice(["", "[oops", [junk]])]), ("chat", "junk", [junk]),
+                       ("search", "junk", [junk, rng.choice(["全部", "../../etc/passwd", "/etc/passwd"]), "全部"])])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--think", type=float, default=1.0, help="mean think time between a client's requests (s)")
+    ap.add_argument("--burst", type=int, default=120, help="simultaneous requests sent at the end")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    import httpx
+
+    work = Path(tempfile.mkdtemp(prefix="newsrag-load-"))
+    data = work / "issues"
+    data.mkdir()
+    shutil.copy(ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt", data)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = work / "app.log"
+    env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(work / "index"), GRADIO_SERVER_NAME="127.0.0.1",
+               GRADIO_SERVER_PORT=str(port), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    t0 = time.monotonic()
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT)
+    try:
+        while "Running on local URL" not in log.read_text(encoding="utf-8", errors="replace"):
+            if server.poll() is not None or time.monotonic() - t0 > 900:
+                print(log.read_text(encoding="utf-8", errors="replace")[-3000:])
+                return 1
+            time.sleep(0.5)
+        with httpx.Client() as c:  # warm-up, then the memory baseline
+            for q in QUESTIONS:
+                call(c, base, "ask", [q, ""])
+        mem_start = rss_mb(server.pid)
+        print(f"loadtest: server up in {time.monotonic() - t0:.0f} s (pid {server.pid}), {mem_start:.0f} MB; "
+              f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s")
+
+        results: list[tuple[str, str, str, float]] = []  # (kind, outcome, detail, seconds)
+        lock = threading.Lock()
+        stop = time.monotonic() + args.seconds
+
+        def client(n: int) -> None:
+            rng = random.Random(args.seed * 1000 + n)
+            with httpx.Client(limits=httpx.Limits(max_connections=4)) as c:
+                while time.monotonic() < stop:
+                    api, kind, data_ = request(rng)
+                    t = time.monotonic()
+                    outcome, detail = call(c, base, api, data_)
+                    with lock:
+                        results.append((kind, outcome, detail, time.monotonic() - t))
+                    time.sleep(rng.expovariate(1 / args.think))
+
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        mem_end = rss_mb(server.pid)
+
+        outcomes = Counter(o for _, o, _, _ in results)
+        served = sorted(s for _, o, _, s in results if o in ("ok", "rejected"))
+
+        def pct(p: float) -> float:
+            return served[min(len(served) - 1, int(round(p * (len(served) - 1))))] if served else float("nan")
+
+        print(f"requests: {len(results)} ({dict(Counter(k for k, _, _, _ in results))}); "
+              f"completed {outcomes['ok']}, rejected with a message {outcomes['rejected']}, "
+              f"busy {outcomes['busy']}, errors {outcomes['error']}")
+        print(f"latency of served requests (queue wait included): p50 {pct(.5):.2f} s, p95 {pct(.95):.2f} s, "
+              f"max {max(served) if served else float('nan'):.2f} s")
+        for kind in ("normal", "follow-up", "search", "junk"):
+            xs = sorted(s for k, o, _, s in results if k == kind and o in ("ok", "rejected"))
+            if xs:
+                print(f"  {kind:9s} n={len(xs):5d} p50 {xs[len(xs) // 2]:.2f} s  p95 {xs[int(.95 * (len(xs) - 1))]:.2f} s")
+        errors = [d for _, o, d, _ in results if o == "error"]
+        for d in list(dict.fromkeys(errors))[:5]:
+            print(f"  error: {d}")
+        busy = [d for _, o, d, _ in results if o == "busy"]
+        if busy:
+            print(f"  busy reply: {busy[0]}")
+
+        # a burst that overfills the queue (2 running + 32 waiting), then one normal question
+        burst: list[tuple[str, str]] = []
+
+        def one() -> None:
+            with httpx.Client() as c:
+                burst.append(call(c, base, "ask", [random.choice(QUESTIONS), ""]))
+
+        threads = [threading.Thread(target=one, daemon=True) for _ in range(args.burst)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        b = Counter(o for o, _ in burst)
+        shown = next((d for o, d in burst if o == "busy"), None)
+        print(f"burst of {args.burst} at once: {dict(b)}; a client over the limit was told: {shown!r}")
+        with httpx.Client() as c:
+            t = time.monotonic()
+            outcome, detail = call(c, base, "ask", ["现代医药港计划投资多少？", ""])
+            print(f"afterwards: {outcome} in {time.monotonic() - t:.2f} s, answer "
+                  f"{json.loads(detail.split(chr(10))[0])[0].get('answer') if outcome == 'ok' else detail!r}")
+        text = log.read_text(encoding="utf-8", errors="replace")
+        print(f"server memory: {mem_start:.0f} MB at start, {mem_end:.0f} MB after the run "
+              f"({(mem_end - mem_start) / mem_start * 100:+.1f}%); tracebacks in the server log: "
+              f"{text.count('Traceback')}; one-line rejections logged: {text.count('rejected a question')}")
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
