@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 # name -> Settings changes; None marks the anchor baseline
 CONFIGS: dict[str, dict | None] = {
     "chosen": {},
+    "rules": {"answerer": "rules"},
     "dense": {"mode": "dense"},
     "lexical": {"mode": "lexical"},
     "no-followup": {"followups": False},
@@ -264,7 +265,7 @@ def _run(args, opener) -> int:
         sets = {}
         for n in chosen_sets:
             issues, qfile = SETS[n].prepare(ROOT / ".cache" / "eval-sets")
-            sets[n] = (settings.with_(data_dir=issues, index_dir=base / n), load_questions(qfile),
+            sets[n] = (settings.with_(data_dir=issues, index_dir=base / SETS[n].index_name), load_questions(qfile),
                        args.report / n / "results.jsonl", args.report / n)
     for t in ([thresholds] if thresholds and "sets" not in thresholds else (thresholds or {}).get("sets", {}).values()):
         if t.get("config", "chosen") not in names:

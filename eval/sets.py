@@ -24,6 +24,15 @@ class EvalSet:
     issues: Path | None = None  # a folder in the repo, or None for an outside set
     questions: Path | None = None
 
+    @property
+    def index_name(self) -> str:
+        """Sets laid out from the same articles share an index folder (drcd, drcd-fit)."""
+        v = VARIANTS.get(self.name) if self.issues is None else None
+        if v is None:
+            return self.name
+        missing = "".join(str(g) for g in sorted(set(range(5)) - set(v.indexed))) if v.indexed is not None else ""
+        return f"{v.source}-{'without-' + missing if missing else 'all'}"
+
     def prepare(self, work: Path) -> tuple[Path, Path]:
         """(issues folder, questions file), laid out under `work` for an outside set."""
         if self.issues is not None:

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Retrieval modes, used by the eval's ablations.
 MODES = ("hybrid", "dense", "lexical")
+ANSWERERS = ("reader", "rules")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class Settings:
     mode: str = "hybrid"
     followups: bool = True  # resolve follow-ups with earlier turns
     extract: bool = True  # pick a short answer inside the sentence
+    answerer: str = "reader"  # the answer stage: "reader" (fitted span reader) or "rules"
+    read: int = 4  # passages the reader reads (the first hits' paragraphs)
+    decisions: Path | None = None  # fitted decisions file (None: rag/knowledge/decisions.json)
     max_question_chars: int = 500
     # Issue files larger than this are skipped with a message (env RAG_MAX_ISSUE_MB):
     # an issue is a few kB to tens of kB, and embedding costs about 12 s per MB on
@@ -43,6 +47,8 @@ class Settings:
             raise ValueError(f"mode ({self.mode}) must be one of {', '.join(MODES)}")
         if self.max_issue_bytes < 1:
             raise ValueError(f"max issue size ({self.max_issue_bytes} bytes) must be at least 1 byte")
+        if self.answerer not in ANSWERERS:
+            raise ValueError(f"answerer ({self.answerer}) must be one of {', '.join(ANSWERERS)}")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
                 f"chunk overlap ({self.chunk_overlap}) larger than chunk size ({self.chunk_size})"
@@ -70,6 +76,8 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         if not 0 < mb < 1e6:
             raise RagError(f"RAG_MAX_ISSUE_MB ({env['RAG_MAX_ISSUE_MB']!r}) must be a positive number of megabytes")
         s = s.with_(max_issue_bytes=max(1, int(mb * 1024 * 1024)))
+    if env.get("RAG_ANSWERER"):
+        s = s.with_(answerer=env["RAG_ANSWERER"])
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

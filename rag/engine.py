@@ -13,11 +13,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from rag import credits, extract, store
-from rag.answer import Composer
+from rag import store
+from rag.answer import credits, extract
+from rag.answer.base import Asked, Library
 from rag.config import Settings, from_env, offline_hub_default
 from rag.errors import BadQuestion
-from rag.query import Resolved, clean, clean_history, correct, kind_of, resolve, scrub
+from rag.kinds import Refusal, kind_of
+from rag.query import Resolved, clean, clean_history, correct, resolve, scrub
 from rag.retrieve import Retriever
 from rag.text import add_words, fold
 from rag.types import Answer, Chunk, Hit, Story
@@ -34,7 +36,7 @@ def _stderr(message: str) -> None:
 
 class Engine:
     def __init__(self, settings: Settings, embedder, stories: list[Story], chunks: list[Chunk], vectors,
-                 manifest: dict):
+                 manifest: dict, reader=None):
         self.settings, self.embedder = settings, embedder
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
@@ -44,9 +46,24 @@ class Engine:
         add_words(self.names)
         self.retriever = Retriever.build(chunks, vectors, embedder)
         self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
-        self.composer = Composer(stories, self.retriever.bm25, self.corpus, self._source_text,
-                                 top_k=settings.top_k, extract_short=settings.extract)
+        self.library = Library(stories, settings.top_k)
         self._sources: dict[str, str] = {}
+        self.answerer = self._answerer(settings, reader)
+
+    def _answerer(self, settings: Settings, read_with=None):
+        """The answer stage the settings name: the fitted reader (default) or the rules."""
+        if settings.answerer == "rules":
+            from rag.answer.rules import RuleAnswerer
+
+            return RuleAnswerer(self.library, self.retriever.bm25, self.corpus, self._source_text,
+                                extract_short=settings.extract)
+        from rag.answer import reader
+        from rag.answer.decide import Decisions
+        from rag.answer.reading import ReaderAnswerer
+
+        return ReaderAnswerer(self.library, read_with or reader.load_default(settings), Decisions.load(settings.decisions),
+                              self.corpus,
+                              self._source_text, read=settings.read, extract_short=settings.extract)
 
     def _source_text(self, name: str) -> str:
         """The issue file's text, as offsets count it (read once, on demand)."""
@@ -66,7 +83,7 @@ class Engine:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def open(cls, settings: Settings | None = None, progress: Progress | None = None, embedder=None,
+    def open(cls, settings: Settings | None = None, progress: Progress | None = None, embedder=None, reader=None,
              rebuild: bool = False) -> "Engine":
         from rag.ingest import issue_hashes
 
@@ -86,13 +103,13 @@ class Engine:
         if not rebuild:
             try:
                 s = store.load(settings.index_dir, expected)
-                return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest)
+                return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader)
             except store.IndexStale as e:
                 progress(f"Index needs a rebuild: {e}")
-        return cls.build(settings, embedder, expected, progress)
+        return cls.build(settings, embedder, expected, progress, reader)
 
     @classmethod
-    def build(cls, settings: Settings, embedder, expected: dict, progress: Progress) -> "Engine":
+    def build(cls, settings: Settings, embedder, expected: dict, progress: Progress, reader=None) -> "Engine":
         from rag.chunk import chunk_stories
         from rag.ingest import load_issues
 
@@ -111,7 +128,7 @@ class Engine:
         store.save(settings.index_dir, manifest, chunks, stories, vectors)
         s = store.load(settings.index_dir, expected)
         progress(f"Index built in {time.perf_counter() - t0:.1f} s: {settings.index_dir / 'current'}")
-        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest)
+        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader)
 
     # ------------------------------------------------------------ asking
 
@@ -125,7 +142,8 @@ class Engine:
             q = clean(question, s.max_question_chars)
         except BadQuestion as e:
             shown = scrub(str(question)[:200]) if question is not None else ""
-            return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e))
+            return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e),
+                          refusal=Refusal.BAD_QUESTION, detail=str(e))
         earlier = clean_history(history, MAX_HISTORY, MAX_HISTORY_CHARS, s.max_question_chars)  # bad turns dropped
         asked = correct(q, self.corpus, self.names)  # 现代医要港 -> 现代医药港, shown as the query searched
         resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
@@ -153,13 +171,13 @@ class Engine:
         if resolved.followup:  # stay on the story the conversation was about
             prev = resolve(earlier[-1], earlier[:-1], self.corpus).query
             boost = self._story_of(prev)
-        kind = kind_of(resolved.query)
+        kind = kind_of(fold(resolved.query))
         # "who wrote the piece on X": search for X, the credit comes from its story
         searched = credits.topic(resolved.query) if credits.asks_credit(fold(resolved.query)) else resolved.query
         hits = self.retriever.search(searched, k=max(s.top_k, 8), mode=s.mode,
                                      candidates=s.candidates, boost=boost)
         nearest = self.retriever.nearest(resolved.query, 3)
-        return self.composer.compose(shown, resolved.query, kind, hits, nearest, resolved.followup)
+        return self.answerer.answer(Asked(shown, resolved.query, kind, resolved.followup), hits, nearest)
 
     def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
         """Passages for a keyword or question, optionally within one issue or story."""

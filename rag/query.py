@@ -1,8 +1,7 @@
 """Question -> cleaned question, the kind of answer it asks for, standalone query.
 
 `clean` rejects what cannot be a question (empty, control characters, markup
-only) and caps length. `kind_of` reads what the question asks (amount, date,
-person, place, list) from its question words. `resolve` turns a follow-up
+only) and caps length (the kind of answer asked for is rag.kinds). `resolve` turns a follow-up
 (那它占地多大？, 总经理是谁？) into a standalone query by carrying over the
 subject of the earlier turns; no LLM involved, and the result is shown to
 the user.
@@ -19,19 +18,6 @@ from rag.errors import BadQuestion
 from rag.text import PUNCT_RE, STOPWORDS, fold, is_latin, tagged
 
 TAG_RE = re.compile(r"<[^<>]{0,200}>")
-
-KINDS = [
-    ("date", re.compile(r"哪天|哪一天|什么时候|啥时候|啥时|何时|几月几[日号]|几号|日期|哪年|哪一年|哪个年|什么日子|什么时间"
-                        r"|\bwhen\b|what (?:date|day)|which year|what year")),
-    ("title", re.compile(r"职务|职位|头衔|什么官|担任什么|\bposition\b|\bjob title\b")),
-    ("which", re.compile(r"(?:单位|企业|公司|机构|部门|医院|学校|工厂|合作社)的?(?:名字|名称|叫什么|叫啥|是哪)")),
-    ("person", re.compile(r"谁|哪位|哪些人|什么人|姓名|名字|叫啥|叫什么|\bwho\b|\bwhom\b")),
-    ("list", re.compile(r"哪些|哪几|有什么|有哪|包括什么|包含什么|\bwhat (?:are|were)\b|\blist\b")),
-    ("which", re.compile(r"哪(?:个|家|所|座|一)(?!地方|地点)[\u4e00-\u9fff]|\bwhich\b")),
-    ("place", re.compile(r"哪里|哪儿|什么地方|何地|在哪(?!些|几)|哪个地方|地点|地址|\bwhere\b")),
-    ("amount", re.compile(
-        r"多少|多大|几个|几家|几项|几年|几亿|多久|多长|多远|多高|面积|规模多|投资额|\bhow (?:much|many|big|large|long)\b|\bsize\b")),
-]
 
 # Words that point back to an earlier turn.
 ANAPHORA_RE = re.compile(r"^(?:那么|那|还有|另外|此外|并且|而且)|它们|它|其|该|这个|那个|这家|那家|这里|那里|他们|他|她|此"
@@ -112,14 +98,6 @@ def clean_history(history, max_turns: int, max_chars: int, turn_chars: int | Non
         kept.append(q)
         total += len(q)
     return kept[::-1]
-
-
-def kind_of(question: str) -> str | None:
-    q = fold(question)
-    for kind, pattern in KINDS:
-        if pattern.search(q):
-            return kind
-    return None
 
 
 def _corpus_prefix(q: str, corpus: str) -> str:

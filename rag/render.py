@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import re
 
+from rag.kinds import Refusal, refusal_text
 from rag.types import Answer, Citation, Hit
 
 _ASCII_WORDS = re.compile(r"[A-Za-z]{2,}")
@@ -134,17 +135,21 @@ def render_answer(answer: Answer, anchor: str = "c") -> str:
     parts = ['<div class="rag-reply">']
     if answer.followup or (answer.query and answer.query.strip() != answer.question.strip()):
         parts.append(f'<div class="rag-query">{lab["searched"]}{esc(answer.query)}</div>')
+    # the short answer is bold only when the answer stage is confident of it;
+    # otherwise the supporting sentence speaks for itself
+    short = answer.answer if answer.answer_shown else None
     if answer.answerable:
-        body = render_sentence(answer.sentence, answer.answer)
+        body = render_sentence(answer.sentence, short)
         parts.append(f'<p class="rag-sentence">{body} {_refs(_supporting(answer), anchor)}</p>')
-        if answer.sentence and answer.answer and answer.answer not in answer.sentence:
-            parts.append(f'<p class="rag-short">{lab["answer"]}<b>{esc(answer.answer)}</b></p>')
+        if answer.sentence and short and short not in answer.sentence:
+            parts.append(f'<p class="rag-short">{lab["answer"]}<b>{esc(short)}</b></p>')
         title = lab["sources"]
     else:
         parts.append(f'<p class="rag-refusal">{esc(lab["not_found"].format(q=answer.question))}</p>')
-        # the engine's reason often says "not found" again; show it only when it adds something
-        if answer.reason and not answer.reason.startswith("这几期报纸中没有"):
-            parts.append(f'<p class="rag-reason">{esc(answer.reason)}</p>')
+        # a reason that only says "not found" again is left out
+        if answer.refusal not in (None, Refusal.NO_PASSAGE, Refusal.NOT_CONFIDENT, Refusal.NOT_COVERED):
+            lang = "en" if lab is LABELS["en"] else "zh"
+            parts.append(f'<p class="rag-reason">{esc(refusal_text(answer.refusal, answer.detail, lang))}</p>')
         title = lab["nearest"]
     if answer.citations:
         # Sources the sentence cites are shown; the other retrieved passages fold
@@ -152,7 +157,7 @@ def render_answer(answer: Answer, anchor: str = "c") -> str:
         cited = set(_supporting(answer)) if answer.answerable else {c.rank for c in answer.citations}
         shown = [c for c in answer.citations if c.rank in cited]
         more = [c for c in answer.citations if c.rank not in cited]
-        items = "".join(render_citation(c, anchor, lab, highlight=answer.answerable) for c in shown)
+        items = "".join(render_citation(c, anchor, lab, highlight=answer.answerable and answer.answer_shown) for c in shown)
         parts.append(f'<div class="rag-sources-title">{title}</div><ol class="rag-sources">{items}</ol>')
         if more:
             items = "".join(render_citation(c, anchor, lab, highlight=False) for c in more)

@@ -129,7 +129,7 @@ class Retriever:
         if keep is not None:
             order = [i for i in order if keep(self.chunks[i])]
         return [
-            Hit(self.chunks[i], fused[i], r, dmap.get(i), lmap.get(i))
+            Hit(self.chunks[i], fused[i], r, dmap.get(i), lmap.get(i), gate if i in dmap else None, coverage.get(i))
             for r, i in enumerate(order[:k], 1)
         ]
 

@@ -74,6 +74,16 @@ def _cache_dir() -> str | None:
     return None
 
 
+def to_simplified(text: str) -> str:
+    """Traditional -> Simplified, only where that keeps every character's place
+    (so offsets into the converted text are offsets into the original)."""
+    try:
+        out = _t2s().convert(text)
+    except Exception:  # opencc missing or broken: read the text as it is
+        return text
+    return out if len(out) == len(text) else text
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba

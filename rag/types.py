@@ -13,7 +13,7 @@ source offset `source_pos + (i - text_pos)` of the last run with text_pos <= i.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 Runs = tuple[tuple[int, int], ...]
 
@@ -91,6 +91,8 @@ class Hit:
     rank: int  # 1-based
     dense: float | None = None  # cosine similarity, when the dense branch saw it
     lexical: float | None = None  # BM25 score, when the lexical branch saw it
+    dense_gate: float | None = None  # the cosine this question's passages had to reach
+    lexical_coverage: float | None = None  # share of the question's term weight the passage matches
 
 
 @dataclass(frozen=True)
@@ -130,9 +132,17 @@ class Answer:
     # source offsets of the short answer in citations[0].source, when found
     answer_start: int | None = None
     answer_end: int | None = None
-    reason: str | None = None  # why it was refused, for people
-    kind: str | None = None  # what the question asks: amount, date, person...
+    reason: str | None = None  # why it was refused, for people (Chinese; rag.kinds words it in English too)
+    kind: str | None = None  # what the question asks: a rag.kinds.Kind value (amount, date, person...)
     followup: bool = False  # query was rewritten from earlier turns
+    refusal: object = None  # rag.kinds.Refusal when refused
+    detail: str | None = None  # what the refusal names (the unknown word, the year)
+    # the short answer is shown in bold only when it is likely right; otherwise
+    # the sentence is shown without one (rag.answer.decide)
+    answer_shown: bool = False
+    confidence: float | None = None  # estimated chance the short answer (or, refused, any answer) is right
+    # what the answer stage measured (rag.answer.decide.Evidence), for fitting; not part of the JSON
+    evidence: object = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
         return {
@@ -146,4 +156,7 @@ class Answer:
             "answer_end": self.answer_end,
             "kind": self.kind,
             "reason": self.reason,
+            "refusal": getattr(self.refusal, "value", self.refusal),
+            "answer_shown": self.answer_shown,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }

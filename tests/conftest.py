@@ -69,3 +69,36 @@ def tiny_data(tmp_path):
     d.mkdir()
     (d / "tiny-issue.txt").write_text(TINY_ISSUE, encoding="utf-8")
     return d
+
+
+class FakeReader:
+    """Reads like a span reader, without a model: in each passage the clause
+    sharing most characters with the question, its score that count; a fixed
+    no-answer score. Deterministic, for fast tests of the reader stage."""
+
+    NULL = 2.0
+
+    def read(self, question, passages, top=5):
+        import re
+
+        from rag.answer.reader import Span
+
+        spans = []
+        for i, text in enumerate(passages):
+            pos = 0
+            for part in re.split(r"(?<=[，。；！？])", text):
+                core = part.rstrip("，。；！？")
+                if core.strip():
+                    score = float(sum(1 for c in set(core) if c in question))
+                    spans.append(Span(i, pos, pos + len(core), score, self.NULL))
+                pos += len(part)
+        return sorted(spans, key=lambda s: (-s.score, s.passage, s.start))[:top]
+
+
+@pytest.fixture(autouse=True)
+def fake_reader_unless_slow(request, monkeypatch):
+    """Fast tests read with FakeReader; tests marked slow load the real one."""
+    if request.node.get_closest_marker("slow") is None:
+        from rag.answer import reader
+
+        monkeypatch.setattr(reader, "load_default", lambda settings: FakeReader())

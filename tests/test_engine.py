@@ -27,6 +27,10 @@ class CountingEmbedder(FakeEmbedder):
 
 
 def open_engine(data_dir, index_dir, embedder=None, **settings):
+    """An engine on the fake embedder; the rule answer stage unless `answerer` says
+    otherwise (these tests are about the engine's mechanics and the rules; the
+    reader stage has tests of its own)."""
+    settings.setdefault("answerer", "rules")
     messages: list[str] = []
     engine = Engine.open(Settings(data_dir=data_dir, index_dir=index_dir, **settings),
                          progress=messages.append, embedder=embedder or FakeEmbedder())
@@ -183,7 +187,7 @@ def test_bad_questions_never_raise(engine, question):
 def test_answer_json_fields(engine):
     d = engine.ask("城东污水处理厂二期总投资多少？").to_json()
     assert set(d) == {"question", "query", "answerable", "answer", "sentence", "citations",
-                      "answer_start", "answer_end", "kind", "reason"}
+                      "answer_start", "answer_end", "kind", "reason", "refusal", "answer_shown", "confidence"}
     assert set(d["citations"][0]) == {"rank", "story", "paragraph", "text", "score", "source", "start", "end"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag import extract
+from rag.answer import extract
 
 
 def found(finder, text: str, question: str = "") -> list[str]:

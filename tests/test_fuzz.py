@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import TINY_ISSUE, FakeEmbedder
+from conftest import TINY_ISSUE, FakeEmbedder, FakeReader
 from rag import render
 from rag.config import Settings
 from rag.engine import Engine
@@ -90,7 +90,7 @@ def data(tmp_path_factory):
 @pytest.fixture(scope="module")
 def engine(data):
     return Engine.open(Settings(data_dir=data, index_dir=data.parent / "index"), progress=lambda m: None,
-                       embedder=FakeEmbedder())
+                       embedder=FakeEmbedder(), reader=FakeReader())
 
 
 def assert_traceable(answer, data_dir) -> None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import BadQuestion
-from rag.query import clean, correct, kind_of, resolve
+from rag.kinds import kind_of as _kind_of
+from rag.query import clean, correct, resolve
+from rag.text import fold
+
+
+def kind_of(q):
+    return _kind_of(fold(q))
 from rag.text import fold
 
 CORPUS = fold(

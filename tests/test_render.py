@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from rag import render
+from rag.kinds import Refusal
 from rag.types import Answer, Chunk, Citation, Hit
 
 EVIL = '记者说<img src=x onerror=alert(1)>和<script>alert(1)</script>都在"这里"。'
@@ -20,6 +21,7 @@ def _answer(question="总投资多少？", answer="2.6亿元", sentence="城东�
     text = "城东污水处理厂二期工程总投资2.6亿元。"
     i = text.index("2.6亿元")
     cites = cites if cites is not None else (_cite(hl=(i, i + 5)), _cite(rank=2, text="别的段落。", story="南湖新区"))
+    kw.setdefault("answer_shown", answer is not None)
     return Answer(question=question, query=kw.pop("query", question), answerable=kw.pop("answerable", True),
                   answer=answer, sentence=sentence, citations=tuple(cites), **kw)
 
@@ -139,10 +141,20 @@ def test_overview_lists_files_that_could_not_be_read():
 
 
 def test_refusal_reason_shown_only_when_it_adds_something():
-    base = dict(question="问？", answer=None, sentence=None, cites=[], answerable=False)
-    assert "问题太短" in render.render_answer(_answer(reason="问题太短", **base))
-    html = render.render_answer(_answer(reason="这几期报纸中没有找到与问题相关的内容。", **base))
+    base = dict(question="GDP是多少？", answer=None, sentence=None, cites=[], answerable=False)
+    html = render.render_answer(_answer(refusal=Refusal.UNKNOWN_NAME, detail="GDP", **base))
+    assert "这几期报纸没有提到“GDP”" in html
+    html = render.render_answer(_answer(refusal=Refusal.NO_PASSAGE, **base))
     assert html.count("这几期报纸中没有找到") == 1
+    # in the asker's language, whatever language the engine's own reason is in
+    html = render.render_answer(_answer(refusal=Refusal.UNKNOWN_NAME, detail="GDP",
+                                        **dict(base, question="What is the GDP?")))
+    assert "These issues never mention “GDP”" in html and "没有提到" not in html
+
+
+def test_a_short_answer_not_confident_enough_is_not_bold():
+    html = render.render_answer(_answer(answer_shown=False))
+    assert "<b>" not in html and "<mark>" not in html and "2.6亿元" in html
 
 
 def test_uncited_passages_fold_away_under_details():

@@ -439,6 +439,7 @@ def test_cli_output_is_valid_utf8_whatever_the_input(tiny_data, tmp_path):
     env.update(HF_HUB_OFFLINE="1", PYTHONIOENCODING="ascii", LC_ALL="C")
     code = ("import sys; sys.path.insert(0, 'tests'); import conftest, rag.embed\n"
             "rag.embed.load_embedder = lambda s, p=None: conftest.FakeEmbedder()\n"
+            "import rag.answer.reader; rag.answer.reader.load_default = lambda s: conftest.FakeReader()\n"
             "from rag import cli\n"
             f"sys.exit(cli.main(['ask', '--json', '--data', {str(tiny_data)!r}, '--index', {str(tmp_path / 'ix')!r},"
             " '南湖\\udc95新区\\u202e春季招聘会\\u200b在哪天举行？\\x00']))\n")

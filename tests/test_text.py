@@ -36,7 +36,7 @@ def test_latin_terms_keep_pinyin_names_and_numbers_only():
 
 @pytest.fixture
 def engine(tiny_data, tmp_path, fake_embedder):
-    return Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "ix"), progress=lambda *_: None,
+    return Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "ix", answerer="rules"), progress=lambda *_: None,
                        embedder=fake_embedder)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.entities import disjoint, people, places, spans_of, titles, which  # noqa: F401 (people… re-exported)
+from rag.answer.entities import disjoint, people, places, spans_of, titles, which  # noqa: F401 (people… re-exported)
 from rag.text import tagged
 
 NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"

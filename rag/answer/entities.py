@@ -160,7 +160,7 @@ def titles(text: str, question: str = "") -> list[tuple[int, int]]:
         start = name_span[0]
         while start > 0 and text[start - 1] not in "，。；：,;:（(":
             start -= 1
-        from rag.extract import DATE_RE
+        from rag.answer.extract import DATE_RE
 
         lead = DATE_RE.match(text, start)  # a dateline before the office is not part of it
         if lead:

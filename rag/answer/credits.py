@@ -63,3 +63,28 @@ def find_credit(story: Story, source_text: str, photo: bool) -> tuple[str, int, 
                 para = n
         return m.group(0), m.start(), m.end(), para
     return None
+
+
+def answer_credit(lib, asked, hits, source_text, extract_short: bool = True):
+    """Authorship questions: an Answer from the best story's byline or photo credit,
+    or None when that story has none. `lib` is a rag.answer.base.Library and
+    `source_text(name)` the decoded issue file (credits are cited in the file)."""
+    from rag.text import fold
+    from rag.types import Answer, Citation
+
+    c = hits[0].chunk
+    story = lib.stories[(c.source, c.story)]
+    found = find_credit(story, source_text(c.source), bool(ASKS_PHOTO_RE.search(fold(asked.query))))
+    if not found:
+        return None
+    text, start, end, para = found
+    name = credit_name(text.strip("()（）本报讯"))
+    at = text.rfind(name)
+    cite = Citation(1, story.title, para, text, hits[0].score, c.source, start, end,
+                    (at, at + len(name)) if at >= 0 and extract_short else None)
+    others = tuple(lib.cite(i, h) for i, h in enumerate(hits[: lib.top_k - 1], 2))
+    short = extract_short and at >= 0
+    return Answer(question=asked.question, query=asked.query, answerable=True, answer=name if short else None,
+                  sentence=text, citations=(cite, *others), answer_start=start + at if short else None,
+                  answer_end=start + at + len(name) if short else None, kind="person", followup=asked.followup,
+                  answer_shown=short)

@@ -1,0 +1,143 @@
+"""Extractive reader: a question and passages in, scored answer spans out.
+
+A span reader fine-tuned from the local multilingual-e5-small weights on
+development data by eval/fit_reader.py (its provenance: rag/knowledge/reader.json).
+Each passage is read in windows of `max_len` tokens (question + passage piece);
+a start and an end score per token give span scores, and the score at the
+first token (<s>) is the window's "no answer here" score, as in SQuAD 2.0
+readers. Runs on rag.bert (NumPy): no torch at answer time.
+
+Takes the question and a list of passage texts; gives Spans (character
+offsets into the passage given), best first, each with its window's null score.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rag.bert import Encoder
+from rag.errors import ModelError
+
+PAD_ID = 1
+
+
+@dataclass(frozen=True)
+class Span:
+    passage: int  # index into the passages given
+    start: int  # character offsets in that passage
+    end: int
+    score: float  # start score + end score
+    null: float  # the no-answer score of the window it was read in
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """What the fitted file says about how it reads (written by eval/fit_reader.py)."""
+
+    max_len: int
+    stride: int
+    max_answer_tokens: int
+    heads: int
+
+
+class Reader:
+    def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec):
+        self.encoder, self.head_w, self.head_b, self.spec = encoder, head_w, head_b, spec
+        tokenizer.enable_truncation(max_length=spec.max_len, stride=spec.stride, strategy="only_second")
+        tokenizer.no_padding()
+        self.tokenizer = tokenizer
+
+    @classmethod
+    def load(cls, base_dir: Path, weights: Path, about: Path) -> "Reader":
+        """The base model folder (rag.model) plus the fitted layers and head."""
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        try:
+            meta = json.loads(Path(about).read_text(encoding="utf-8"))
+            spec = ReaderSpec(**{k: int(meta["reader"][k]) for k in ReaderSpec.__dataclass_fields__})
+            base = load_file(str(Path(base_dir) / "model.safetensors"))
+            fitted = load_file(str(weights))
+            tokenizer = Tokenizer.from_file(str(Path(base_dir) / "tokenizer.json"))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ModelError(f"could not load the reader ({weights}): {type(e).__name__}: {e}") from e
+        unknown = [k for k in fitted if k not in base and not k.startswith("qa.")]
+        if unknown:
+            raise ModelError(f"reader weights {weights} do not fit the base model: {unknown[:3]}")
+        base.update({k: v for k, v in fitted.items() if not k.startswith("qa.")})
+        encoder = Encoder(base, spec.heads)
+        head_w = np.ascontiguousarray(fitted["qa.weight"].astype(np.float32).T)  # [hidden, 2]
+        return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec)
+
+    def windows(self, question: str, passages: Sequence[str]):
+        """(passage index, token ids, per-token character offsets or None) for each window."""
+        out = []
+        for i, text in enumerate(passages):
+            enc = self.tokenizer.encode(question, text)
+            for e in [enc, *enc.overflowing]:
+                offs = [o if sid == 1 else None for o, sid in zip(e.offsets, e.sequence_ids)]
+                out.append((i, e.ids, offs))
+        return out
+
+    def logits(self, windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        length = max(len(ids) for _, ids, _ in windows)
+        ids = np.full((len(windows), length), PAD_ID, dtype=np.int64)
+        mask = np.zeros((len(windows), length), dtype=np.int64)
+        for r, (_, w, _) in enumerate(windows):
+            ids[r, : len(w)] = w
+            mask[r, : len(w)] = 1
+        h = self.encoder(ids, mask) @ self.head_w + self.head_b
+        return h[..., 0], h[..., 1], mask
+
+    def read(self, question: str, passages: Sequence[str], top: int = 5) -> list[Span]:
+        """The best `top` spans over all passages (ties broken by position, so the
+        result never depends on anything but the input)."""
+        if not passages:
+            return []
+        windows = self.windows(question, passages)
+        starts, ends, _ = self.logits(windows)
+        spans: dict[tuple[int, int, int], Span] = {}
+        for r, (p, _, offs) in enumerate(windows):
+            tokens = [k for k, o in enumerate(offs) if o is not None]
+            if not tokens:
+                continue
+            s, e = starts[r], ends[r]
+            null = float(s[0] + e[0])
+            best_s = sorted(tokens, key=lambda k: (-s[k], k))[:20]
+            best_e = sorted(tokens, key=lambda k: (-e[k], k))[:20]
+            for a in best_s:
+                for b in best_e:
+                    if b < a or b - a >= self.spec.max_answer_tokens:
+                        continue
+                    key = (p, offs[a][0], offs[b][1])
+                    score = float(s[a] + e[b])
+                    if key not in spans or spans[key].score < score:
+                        spans[key] = Span(p, offs[a][0], offs[b][1], score, null)
+        ranked = sorted(spans.values(), key=lambda x: (-x.score, x.passage, x.start, x.end))
+        return ranked[:top]
+
+
+@lru_cache(maxsize=2)
+def _load(base_dir: str, weights: str, about: str, stamp: tuple) -> Reader:
+    return Reader.load(Path(base_dir), Path(weights), Path(about))
+
+
+def load_default(settings) -> Reader:
+    """The shipped reader over the default model's weights. Read-only, so engines
+    of one process share one copy (the weights are ~0.3 GB); a changed file is reloaded."""
+    from rag.knowledge import READER_ABOUT, READER_WEIGHTS
+    from rag.model import default_model_dir
+
+    base = default_model_dir(settings)
+    try:
+        stamp = tuple((p.stat().st_size, p.stat().st_mtime_ns) for p in (READER_WEIGHTS, READER_ABOUT))
+    except OSError as e:
+        raise ModelError(f"the reader's fitted files are missing ({READER_WEIGHTS.name}): {e.strerror}; "
+                         f"run `python -m eval fit-reader`") from None
+    return _load(str(base), str(READER_WEIGHTS), str(READER_ABOUT), stamp)

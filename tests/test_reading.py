@@ -1,0 +1,82 @@
+"""The reader answer stage with a stand-in reader and hand-made decisions:
+sentence choice, bold only above the fitted threshold, refusal below it,
+offsets that trace back to the issue file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import FakeEmbedder, FakeReader
+from rag.answer.decide import FEATURES, Decisions, Evidence, Model, type_match
+from rag.config import Settings
+from rag.engine import Engine
+from rag.ingest import read_issue
+from rag.kinds import Kind, Refusal
+from rag.spans import locate
+
+
+def decisions(refuse_below: float, show_above: float, margin_weight: float = 1.0) -> Decisions:
+    """Both models read only the reader's margin (span score - no-answer score)."""
+    zero = {k: 0.0 for k in FEATURES}
+    one = {k: 1.0 for k in FEATURES}
+    m = Model({"margin": margin_weight}, 0.0, zero, one)
+    return Decisions(m, m, refuse_below, show_above)
+
+
+def engine_with(tiny_data, tmp_path, d: Decisions) -> Engine:
+    e = Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "ix"), progress=lambda m: None,
+                    embedder=FakeEmbedder(), reader=FakeReader())
+    e.answerer.decisions = d
+    return e
+
+
+def test_answer_is_the_sentence_holding_the_best_span_and_traces_to_the_file(tiny_data, tmp_path):
+    e = engine_with(tiny_data, tmp_path, decisions(0.0, 0.0))
+    a = e.ask("城东污水处理厂二期工程日处理能力多少？")
+    assert a.answerable and a.answer_shown and a.refusal is None
+    assert "日处理能力" in a.sentence and a.answer in a.sentence
+    source = read_issue(tiny_data / "tiny-issue.txt")
+    assert all(locate(c.text, source, c.start, c.end) for c in a.citations)
+    assert source[a.answer_start:a.answer_end] == a.answer
+
+
+def test_low_confidence_shows_the_sentence_without_bold(tiny_data, tmp_path):
+    # FakeReader's margins are small (shared characters - 2): a high bar hides the span
+    e = engine_with(tiny_data, tmp_path, decisions(0.0, 0.999999))
+    a = e.ask("城东污水处理厂二期工程日处理能力多少？")
+    assert a.answerable and a.sentence and not a.answer_shown
+    assert a.to_json()["answer_shown"] is False and 0.0 <= a.to_json()["confidence"] < 0.999999
+
+
+def test_below_the_answer_threshold_is_a_refusal_with_nearest_passages(tiny_data, tmp_path):
+    e = engine_with(tiny_data, tmp_path, decisions(0.999999, 0.0))
+    a = e.ask("城东污水处理厂二期工程日处理能力多少？")
+    assert not a.answerable and a.refusal is Refusal.NOT_CONFIDENT and a.citations
+    assert a.to_json()["refusal"] == "not_confident" and a.reason
+
+
+def test_unfitted_decisions_answer_everything(tmp_path):
+    d = Decisions.load(tmp_path / "missing.json")
+    ev = Evidence(1.0, 0.0, 0.0, 1, 0.0, 0.0, 0.0, True, True, 3, 0.0, False, False, False)
+    assert d.answerable(ev) == 1.0 and d.right(ev) == 1.0 and d.refuse_below == 0.0
+
+
+def test_fitted_file_with_unknown_features_is_refused(tmp_path):
+    zero = {k: 0.0 for k in FEATURES}
+    model = {"weights": {"no_such_feature": 1.0}, "bias": 0.0, "mean": zero, "scale": zero}
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps({"models": {"answerable": model, "right": model},
+                             "thresholds": {"refuse_below": 0.5, "show_above": 0.5}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="no_such_feature"):
+        Decisions.load(f)
+
+
+@pytest.mark.parametrize("kind, text, expected", [
+    (Kind.AMOUNT, "3.8亿元", True), (Kind.AMOUNT, "三个", True), (Kind.AMOUNT, "学校", False),
+    (Kind.DATE, "9月1日", True), (Kind.PERSON, "郑春明", True), (Kind.PERSON, "开学典礼", False),
+    (Kind.LIST, "足球、书法、编程", True), (Kind.REASON, "由于河道淤积", True), (None, "郑春明", False),
+])
+def test_type_match(kind, text, expected):
+    assert type_match(kind, text) is expected
