@@ -194,8 +194,8 @@ def test_correct_leaves_ambiguous_slips_alone():
 
 def test_correct_only_fixes_what_sounds_alike():
     # 签下 is a word of the question, not a slip for 启下 (承上启下) though one character apart
-    corpus = fold("今年是承上启下的关键之年。会上集中签约项目28个。")
-    q = "会上签下的项目有多少？"
+    corpus = fold("明年是承上启下的一年。大会集中签约项目16个。")
+    q = "大会签下的项目有多少？"
     assert correct(q, corpus) == q
 
 
