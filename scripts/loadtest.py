@@ -117,6 +117,8 @@ def main() -> int:
     ap.add_argument("--think", type=float, default=1.0, help="mean think time between a client's requests (s)")
     ap.add_argument("--burst", type=int, default=120, help="simultaneous requests sent at the end")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--torch-threads", type=int, default=0,
+                    help="OMP_NUM_THREADS for the server (0: torch's default); see scripts/fuzz.py")
     args = ap.parse_args()
     import httpx
 
@@ -129,6 +131,8 @@ def main() -> int:
     log = work / "app.log"
     env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(work / "index"), GRADIO_SERVER_NAME="127.0.0.1",
                GRADIO_SERVER_PORT=str(port), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    if args.torch_threads:
+        env["OMP_NUM_THREADS"] = str(args.torch_threads)
     t0 = time.monotonic()
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log.open("w"),
                               stderr=subprocess.STDOUT)
@@ -143,7 +147,8 @@ def main() -> int:
                 call(c, base, "ask", [q, ""])
         mem_start = rss_mb(server.pid)
         print(f"loadtest: server up in {time.monotonic() - t0:.0f} s (pid {server.pid}), {mem_start:.0f} MB; "
-              f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s")
+              f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s, "
+              f"OMP_NUM_THREADS {env.get('OMP_NUM_THREADS', 'unset')}")
 
         results: list[tuple[str, str, str, float]] = []  # (kind, outcome, detail, seconds)
         lock = threading.Lock()
@@ -160,7 +165,15 @@ def main() -> int:
                         results.append((kind, outcome, detail, time.monotonic() - t))
                     time.sleep(rng.expovariate(1 / args.think))
 
+        samples: list[float] = []
+
+        def sample() -> None:  # the server's resident memory every 10 s: growth or a plateau?
+            while time.monotonic() < stop:
+                samples.append(rss_mb(server.pid))
+                time.sleep(10)
+
         threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(args.clients)]
+        threads.append(threading.Thread(target=sample, daemon=True))
         for t in threads:
             t.start()
         for t in threads:
@@ -210,6 +223,7 @@ def main() -> int:
             print(f"afterwards: {outcome} in {time.monotonic() - t:.2f} s, answer "
                   f"{json.loads(detail.split(chr(10))[0])[0].get('answer') if outcome == 'ok' else detail!r}")
         text = log.read_text(encoding="utf-8", errors="replace")
+        print("server memory every 10 s (MB): " + " ".join(f"{m:.0f}" for m in samples))
         print(f"server memory: {mem_start:.0f} MB at start, {mem_end:.0f} MB after the run "
               f"({(mem_end - mem_start) / mem_start * 100:+.1f}%); tracebacks in the server log: "
               f"{text.count('Traceback')}; one-line rejections logged: {text.count('rejected a question')}")
