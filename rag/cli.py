@@ -17,8 +17,16 @@ MAX_ARG_CHARS = 100_000  # larger arguments are refused before any work
 MAX_K = 1000  # passages listed by `search -k`
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like every other error."""
+
+    def error(self, message: str):
+        hint = " (a value starting with '-' is written --history=-…)" if "expected one argument" in message else ""
+        self.exit(2, f"Error: {self.prog}: {message}{hint}; see {self.prog} --help\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="rag", description="Grounded answers from newspaper issues, with citations.")
+    p = _Parser(prog="rag", description="Grounded answers from newspaper issues, with citations.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def data_flags(sp, index=True):

@@ -153,7 +153,12 @@ def main() -> int:
     ap.add_argument("--torch-threads", type=int, default=0,
                     help="torch intra-op threads (0: torch's default). On a 2-core machine shared with other work, "
                          "1 thread answered in 43 ms where the default 2 took 1 s (threads spinning against each other)")
+    ap.add_argument("--last", default=str(Path(tempfile.gettempdir()) / "newsrag-fuzz-last.txt"),
+                    help="file holding the input being tried, to name the culprit of a hard crash")
     args = ap.parse_args()
+    import faulthandler
+
+    faulthandler.enable()  # a crash inside a C extension prints where it happened
     if args.torch_threads:
         import torch
 
@@ -207,6 +212,8 @@ def main() -> int:
         q, h = gen.question(), gen.history()
         roll = gen.r.random()
         kind = "ask" if roll < 0.6 else "search" if roll < 0.75 else "app" if roll < 0.9 else "cli"
+        with open(args.last, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"{i} {kind}\nquestion={q!r}\nhistory={h!r}\n")
         t = time.perf_counter()
         try:
             if kind == "ask":
@@ -241,10 +248,13 @@ def main() -> int:
                 argv = ["ask", "--json", "--data", args.data, "--index", settings.index_dir.as_posix()]
                 for x in h[:3]:
                     if isinstance(x, str) and len(x) < 5000:
-                        argv += ["--history", x]
+                        argv += ["--history", x] if gen.r.random() < 0.5 else [f"--history={x}"]
                 out, err = io.StringIO(), io.StringIO()
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    code = cli.main(argv + ["--", q])
+                    try:
+                        code = cli.main(argv + ["--", q])
+                    except SystemExit as e:  # argparse: a usage error (--history -x takes -x for an option)
+                        code = e.code
                 out.getvalue().encode("utf-8")
                 err.getvalue().encode("utf-8")
                 if code == 0:

@@ -681,3 +681,13 @@ def test_markdown_image_in_a_user_bubble_loads_nothing(server):
         reply = ask(pg, "现代医药港计划投资多少？")
         assert reply.locator("b").first.inner_text() == "300亿元"  # replies still render their HTML
         b.close()
+
+
+def test_usage_errors_are_one_line(capsys):
+    for argv in (["ask", "--history", "-x", "q"], ["frobnicate"], ["search", "-k", "many", "q"]):
+        with pytest.raises(SystemExit) as e:
+            cli.main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
+    code, out, err = run_main(capsys, "ask", "--json", "--data", "/nowhere", "--history=-x 招聘会", "q")
+    assert code == 2 and "data folder not found" in err  # --history=-x is how a value starting with '-' is given
