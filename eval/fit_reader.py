@@ -129,7 +129,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, log=print) -> dict:
     opt = torch.optim.AdamW(params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
     steps = int(math.ceil(len(feats) / cfg["batch"]) * cfg["epochs"])
     warm = max(1, int(cfg["warmup"] * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: k / warm if k < warm else max(0.0, (steps - k) / (steps - warm)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: k / warm if k < warm else max(0.0, (steps - k) / max(1, steps - warm)))
     bert.train()
     t0, step, losses = time.time(), 0, []
     while step < steps:
