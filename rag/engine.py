@@ -21,6 +21,7 @@ from rag.errors import BadQuestion
 from rag.kinds import Refusal, kind_of
 from rag.query import Resolved, clean, clean_history, correct, resolve, scrub
 from rag.retrieve import Retriever
+from rag.slips import SlipIndex
 from rag.text import add_words, fold
 from rag.types import Answer, Chunk, Hit, Story
 
@@ -46,6 +47,7 @@ class Engine:
         add_words(self.names)
         self.retriever = Retriever.build(chunks, vectors, embedder)
         self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
+        self.slips = SlipIndex(self.corpus, self.names)
         self.library = Library(stories, settings.top_k)
         self._sources: dict[str, str] = {}
         self.answerer = self._answerer(settings, reader)
@@ -90,7 +92,7 @@ class Engine:
         settings = settings or from_env()
         progress = progress or _stderr
         offline_hub_default()
-        issues = issue_hashes(settings.data_dir)  # a wrong --data fails before the model loads
+        issues = issue_hashes(settings.data_dir, settings.max_issue_bytes)  # a wrong --data fails before the model loads
         if embedder is None:
             from rag.embed import load_embedder
 
@@ -114,7 +116,7 @@ class Engine:
         from rag.ingest import load_issues
 
         t0 = time.perf_counter()
-        stories, skipped = load_issues(settings.data_dir)
+        stories, skipped = load_issues(settings.data_dir, settings.max_issue_bytes)
         for name, why in skipped:
             progress(f"Skipped {name}: {why}")
         chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
@@ -145,14 +147,15 @@ class Engine:
             return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e),
                           refusal=Refusal.BAD_QUESTION, detail=str(e))
         earlier = clean_history(history, MAX_HISTORY, MAX_HISTORY_CHARS, s.max_question_chars)  # bad turns dropped
-        asked = correct(q, self.corpus, self.names)  # 现代医要港 -> 现代医药港, shown as the query searched
+        asked = correct(q, self.corpus, index=self.slips)  # 现代医要港 -> 现代医药港, shown as the query searched
         resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
         if s.followups and earlier and PERSON_PRONOUN_RE.search(asked):
             # 他/她 points at the person the previous answer named, if it named one
             prev = self.ask(earlier[-1], earlier[:-1])
             if prev.answerable and prev.kind == "person" and prev.answer:
                 person = prev.answer.split("、")[0]
-                resolved = Resolved(PERSON_PRONOUN_RE.sub(person, asked, count=1), True, person)
+                # a function, not a template: the name is issue text (a backslash would be read as a group)
+                resolved = Resolved(PERSON_PRONOUN_RE.sub(lambda m: person, asked, count=1), True, person)
         shown = scrub(str(question))[:s.max_question_chars]  # as asked, so callers can match their input
         answer = self._answer(shown, resolved, earlier)
         if not answer.answerable and earlier and s.followups and not resolved.followup:

@@ -216,57 +216,14 @@ def _resolve(question: str, history: list[str], corpus: str, force: bool, memo: 
     return Resolved(query, True, subj)
 
 
-CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
-
-
-QUESTION_CHARS = set("哪谁几吗呢么何啥怎多少")
-
-
-def _sounds_alike(a: str, b: str) -> bool:
-    """Same length and the same pinyin, tones aside."""
-    from pypinyin import lazy_pinyin
-
-    return len(a) == len(b) and lazy_pinyin(a) == lazy_pinyin(b)
-
-
-def correct(question: str, corpus: str, names=(), widths: tuple[int, ...] = (5, 4)) -> str:
-    """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text.
-
-    Every `width`-character window of Chinese text in the question that the
-    issues never contain is matched against the corpus with any one of its
-    characters changed, a character that forms no known pair with either
-    neighbour; when exactly one corpus string fits, the window is replaced.
-    Shorter windows are left alone: too much would match.
-    """
-    if not corpus or is_latin(question):
+def correct(question: str, corpus: str, names=(), index=None) -> str:
+    """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text
+    (rag.slips; pass the engine's SlipIndex as `index` to reuse it). The question
+    comes back as asked when nothing is fixed, else folded with the fix."""
+    if is_latin(question) or (index is None and not corpus):
         return question
-    fixed = fold(question)
-    for width in widths:
-        for run in CJK_RUN_RE.findall(fixed):
-            for lo in range(0, len(run) - width + 1):
-                window = run[lo : lo + width]
-                # question words are the user's own, never a slip for corpus text
-                if window in corpus or QUESTION_CHARS & set(window):
-                    continue
-                found = set()
-                for k in range(width):
-                    # a slip fits neither neighbour (and sounds like the right character, below)
-                    at = lo + k  # neighbours are looked up in the whole run
-                    pairs = [run[max(at - 1, 0):at + 1], run[at:at + 2]]
-                    if any(len(p) == 2 and p in corpus for p in pairs):
-                        continue
-                    pattern = re.escape(window[:k]) + r"[\u4e00-\u9fff]" + re.escape(window[k + 1:])
-                    found.update(m.group(0) for m in re.finditer(pattern, corpus))
-                # a slip typed with a pinyin keyboard sounds like the right
-                # character (医要港 for 医药港, 秸杆 for 秸秆); 签下 is not a slip for 启下
-                found = {f for f in found if _sounds_alike(f, window)}
-                if len(found) == 1:
-                    fixed = fixed.replace(window, found.pop(), 1)
-    # a name is short: one changed character of a known name (练建君 -> 练建军)
-    for name in names:
-        if len(name) == 3 and name not in fixed:
-            pattern = "|".join(re.escape(name[:k]) + r"[\u4e00-\u9fff]" + re.escape(name[k + 1:]) for k in (1, 2))
-            m = re.search(pattern, fixed)
-            if m and m.group(0) not in corpus and _sounds_alike(m.group(0), name):
-                fixed = fixed.replace(m.group(0), name, 1)
-    return question if fixed == fold(question) else fixed
+    from rag.slips import SlipIndex
+
+    folded = fold(question)
+    fixed = (index or SlipIndex(corpus, names)).correct(folded)
+    return question if fixed == folded else fixed
