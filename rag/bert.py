@@ -99,6 +99,7 @@ class Encoder:
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Hidden states [batch, length, hidden] for padded ids and their 0/1 mask."""
+        _limit_blas_threads()
         b, length = ids.shape
         x = self.word[ids].astype(np.float32) + self.pos[:length][None] + self.type0
         x = layer_norm(x, *self.eln, self.eps)
@@ -118,6 +119,33 @@ class Encoder:
             h = gelu(x @ L.fi_w + L.fi_b)
             x = layer_norm(x + (h @ L.fo_w + L.fo_b), *L.oln, self.eps)
         return x
+
+
+_LIMITED = False
+
+
+def _limit_blas_threads() -> None:
+    """One BLAS thread per call, unless the user chose (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS).
+
+    OpenBLAS counts the host's cores, not the ones this process may use: in a
+    2-core container on a large host it starts dozens of threads that spin
+    against each other, and a question took 5 s instead of 0.3 s. These
+    matrices are small; one thread per question also serves concurrent
+    questions best."""
+    global _LIMITED
+    if _LIMITED:
+        return
+    _LIMITED = True
+    import os
+
+    if any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+    except ImportError:  # without threadpoolctl the BLAS keeps its own count
+        pass
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
