@@ -4,14 +4,15 @@ Takes development sets (eval/sets.py FITTING plus the two older made-up issues,
 which earlier work already used for fixes); asks every question with the
 unfitted decisions (answer everything, show every span), and gives
 rag/knowledge/decisions.json:
+- `pick`: a logistic model of "this candidate is the right short answer"
+  (eval.metrics is_short_answer) over every candidate of the answerable
+  questions whose gold answer was among the passages read;
 - `answerable`: a logistic model of "the issues hold the answer" from the
-  reader's Evidence, fitted on answerable questions whose gold answer was among
-  the passages read (1) and questions asked without their article (0);
-  `refuse_below` is set so that TARGET_REFUSAL of the unanswerable development
-  questions are refused.
-- `right`: a logistic model of "the short answer is right" (eval.metrics
-  is_short_answer) on the answered ones; `show_above` is the lowest threshold at
-  which the shown answers' precision on development data reaches TARGET_PRECISION.
+  question's Evidence (with the picked candidate), fitted on those questions
+  (1) and on questions asked without their article (0); `refuse_below` is set
+  so that TARGET_REFUSAL of the unanswerable development questions are refused;
+- `show_above`: the lowest pick probability at which the shown (bold) answers'
+  precision on the answered development questions reaches TARGET_PRECISION.
 Both with the data, counts and figures they came from. Seeded and deterministic
 (Newton's method on a convex loss; no random start).
 """
@@ -66,7 +67,7 @@ def fit_model(rows: list[dict], label: str, features: list[str]) -> dict:
 
 
 def collect(set_names, opener_settings, log) -> list[dict]:
-    """One row per question: its Evidence features, the model's outputs unfitted, and the labels."""
+    """One row per question read: its Evidence, every candidate (text, features), and the gold answers."""
     from eval.run import Opener
     from eval.sets import SETS
     from rag.answer.decide import Decisions
@@ -77,55 +78,63 @@ def collect(set_names, opener_settings, log) -> list[dict]:
         issues, qfile = SETS[name].prepare(ROOT / ".cache" / "eval-sets")
         settings = opener_settings.with_(data_dir=issues, index_dir=ROOT / ".cache" / "eval-index" / SETS[name].index_name)
         engine = opener("chosen", {}, settings)
-        engine.answerer.decisions = Decisions(None, None, 0.0, 0.0)  # unfitted: answer and show everything
+        engine.answerer.decisions = Decisions(None, None, 0.0, 0.0)  # unfitted: the reader's span, answer everything
         questions = load_questions(qfile)
         for q in questions:
             a = engine.ask(q.q, list(q.history))
             if a.evidence is None:
-                continue  # refused before reading (no passage passed the gates): nothing to decide
+                continue  # refused before reading (no passage passed the gates) or a byline answer
             read = [c.text for c in a.citations[: engine.settings.read + 1]] + [a.sentence or ""]
             rows.append({
-                "set": name, "id": q.id, "x": a.evidence.vector(),
-                "answerable": q.answerable,
+                "set": name, "id": q.id, "answers": list(q.answers), "answerable": q.answerable,
                 "retrieved": q.answerable and any(metrics.contains_gold(t, q.answers) for t in read),
-                "right": q.answerable and metrics.is_short_answer(a.answer, q.answers),
-                "sentence": q.answerable and metrics.contains_gold(a.sentence, q.answers),
-                "f1": metrics.cmrc_f1(a.answer, q.answers) if q.answerable else 0.0,
+                "x": a.evidence.vector(), "pool": [list(c) for c in a.evidence.pool],
             })
         log(f"{name}: {len(questions)} questions, {sum(1 for r in rows if r['set'] == name)} read")
     return rows
 
 
-def choose(rows: list[dict], answerable: dict, right: dict, features: list[str]) -> dict:
-    """Thresholds meeting the targets on the development rows, and the figures they give."""
+def _apply(model: dict, x: dict) -> float:
     from rag.answer.decide import Model
 
-    def prob(model: dict, r: dict) -> float:
-        m = Model(**model)
-        z = m.bias + sum(w * (r["x"][k] - m.mean[k]) / m.scale[k] for k, w in sorted(m.weights.items()))
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+    return Model(**model)(x)
 
+
+def choose_picks(rows: list[dict], pick: dict) -> None:
+    """With the fitted pick model: each question's chosen candidate, its probability, and whether it is right."""
     for r in rows:
-        r["p_answer"], r["p_right"] = prob(answerable, r), prob(right, r)
+        best = max(range(len(r["pool"])), key=lambda i: (_apply(pick, r["pool"][i][1]), -i))
+        text, f = r["pool"][best]
+        r["chosen"], r["p_pick"] = text, _apply(pick, f)
+        r["right"] = r["answerable"] and metrics.is_short_answer(text, r["answers"])
+        # the answerable model sees the chosen candidate, as at answer time
+        r["x"] = dict(r["x"], pick=r["p_pick"], typed=f["typed"], untyped=f["untyped"])
+
+
+def thresholds_for(rows: list[dict], answerable: dict) -> tuple[dict, dict]:
+    """Thresholds meeting the targets on the development rows, and the figures they give there."""
+    for r in rows:
+        r["p_answer"] = _apply(answerable, r["x"])
     unanswerable = sorted(r["p_answer"] for r in rows if not r["answerable"])
     # refuse below the TARGET_REFUSAL quantile of the unanswerable questions' scores
     k = min(len(unanswerable) - 1, int(np.ceil(TARGET_REFUSAL * len(unanswerable))) - 1)
     refuse_below = float(unanswerable[k]) + 1e-9 if unanswerable else 0.0
-    answered = [r for r in rows if r["p_answer"] >= refuse_below and r["answerable"]]
+    answered = [r for r in rows if r["answerable"] and r["p_answer"] >= refuse_below]
     show_above = 1.0
-    for t in sorted({round(r["p_right"], 6) for r in answered}):
-        shown = [r for r in answered if r["p_right"] >= t]
-        if shown and sum(r["right"] for r in shown) / len(shown) >= TARGET_PRECISION:
+    for t in sorted({r["p_pick"] for r in answered}):
+        shown = [r for r in answered if r["p_pick"] >= t]
+        if sum(r["right"] for r in shown) / len(shown) >= TARGET_PRECISION:
             show_above = t
             break
-    shown = [r for r in answered if r["p_right"] >= show_above]
+    shown = [r for r in answered if r["p_pick"] >= show_above]
     ans = [r for r in rows if r["answerable"]]
     figures = {
-        "refusal_recall": round(sum(r["p_answer"] < refuse_below for r in rows if not r["answerable"]) / max(1, len(unanswerable)), 4),
+        "refusal_recall": round(sum(r["p_answer"] < refuse_below for r in rows if not r["answerable"])
+                                / max(1, len(unanswerable)), 4),
         "false_refusal_rate": round(sum(r["p_answer"] < refuse_below for r in ans) / max(1, len(ans)), 4),
+        "short_right": round(sum(r["right"] for r in answered) / max(1, len(ans)), 4),
         "shown_share": round(len(shown) / max(1, len(ans)), 4),
         "shown_precision": round(sum(r["right"] for r in shown) / max(1, len(shown)), 4),
-        "sentence": round(sum(r["sentence"] for r in answered) / max(1, len(ans)), 4),
     }
     return {"refuse_below": round(refuse_below, 6), "show_above": round(float(show_above), 6)}, figures
 
@@ -134,36 +143,45 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval fit", description=__doc__.split("\n\n")[0])
     p.add_argument("--sets", default=",".join(FIT_SETS), help="development sets (eval/sets.py names)")
     p.add_argument("--out", type=Path, default=ROOT / "rag" / "knowledge" / "decisions.json")
-    p.add_argument("--rows", type=Path, help="also write the per-question rows (JSON lines) here")
+    p.add_argument("--rows", type=Path, help="keep the collected rows here (JSON lines) ...")
+    p.add_argument("--from-rows", type=Path, help="... and fit from such a file instead of asking again")
     args = p.parse_args(argv)
-    from rag.answer.decide import FEATURES
+    from rag.answer.decide import EVIDENCE_FEATURES, PICK_FEATURES
     from rag.config import from_env, offline_hub_default
 
     offline_hub_default()
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
-    rows = collect(names, from_env(), log)
-    features = list(FEATURES)
-    answerable = fit_model([r for r in rows if r["retrieved"] or not r["answerable"]], "answerable", features)
-    right = fit_model([r for r in rows if r["answerable"]], "right", features)
-    thresholds, figures = choose(rows, answerable, right, features)
-    counts = {n: {"questions": sum(1 for r in rows if r["set"] == n),
+    if args.from_rows:
+        rows = [json.loads(line) for line in args.from_rows.read_text(encoding="utf-8").splitlines() if line.strip()]
+        names = list(dict.fromkeys(r["set"] for r in rows))
+    else:
+        rows = collect(names, from_env(), log)
+        if args.rows:
+            args.rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    # pick: every candidate of the answerable questions whose answer was among the passages read
+    cands = [{"x": f, "right": metrics.is_short_answer(text, r["answers"])}
+             for r in rows if r["retrieved"] for text, f in r["pool"]]
+    pick = fit_model(cands, "right", list(PICK_FEATURES))
+    choose_picks(rows, pick)
+    answerable = fit_model([r for r in rows if r["retrieved"] or not r["answerable"]], "answerable",
+                           list(EVIDENCE_FEATURES))
+    thresholds, figures = thresholds_for(rows, answerable)
+    counts = {n: {"questions read": sum(1 for r in rows if r["set"] == n),
                   "answerable": sum(1 for r in rows if r["set"] == n and r["answerable"])} for n in names}
     doc = {
         "about": "Decisions of the reader answer stage (rag.answer.decide), fitted by `python -m eval fit`.",
-        "data": {"sets": names, "counts": counts,
+        "data": {"sets": names, "counts": counts, "candidates": len(cands),
                  "note": "drcd-fit = DRCD dev article group 4 (the reader never trained on it); -absent = the "
                          "same questions against an index without their articles; heldout, heldout2 = the "
                          "two older made-up issues. CMRC, DRCD group 0, the shipped set and the four beats "
                          "are never used here."},
         "targets": {"refusal_recall": TARGET_REFUSAL, "shown_precision": TARGET_PRECISION},
-        "models": {"answerable": answerable, "right": right},
+        "models": {"pick": pick, "answerable": answerable},
         "thresholds": thresholds,
         "figures_on_fit_data": figures,
         "date": date.today().isoformat(), "commit": _commit(),
     }
     args.out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    if args.rows:
-        args.rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(json.dumps({"thresholds": thresholds, "figures_on_fit_data": figures}, indent=1))
     return 0

@@ -155,7 +155,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, log=print) -> dict:
             sched.step()
             opt.zero_grad()
             step += 1
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if step % 50 == 0 or step == steps:
                 log(f"step {step}/{steps}  loss {np.mean(losses[-50:]):.3f}  {time.time() - t0:.0f} s")
     keep = {f"encoder.layer.{n}." for n in range(cfg["frozen"], bert.config.num_hidden_layers)}

@@ -72,27 +72,35 @@ def tiny_data(tmp_path):
 
 
 class FakeReader:
-    """Reads like a span reader, without a model: in each passage the clause
-    sharing most characters with the question, its score that count; a fixed
-    no-answer score. Deterministic, for fast tests of the reader stage."""
+    """Reads like a span reader, without a model: one window per passage, one
+    token per character; the clause sharing most characters with the question
+    gets that count as its start and end scores; a fixed no-answer score.
+    Deterministic, for fast tests of the reader stage."""
 
     NULL = 2.0
 
-    def read(self, question, passages, top=5):
+    def read(self, question, passages):
         import re
 
-        from rag.answer.reader import Span
+        import numpy as np
 
-        spans = []
+        from rag.answer.reader import Reading, Window
+
+        windows = []
         for i, text in enumerate(passages):
+            start = np.zeros(len(text) + 1, dtype=np.float32)
+            end = np.zeros(len(text) + 1, dtype=np.float32)
+            start[0] = end[0] = self.NULL / 2
             pos = 0
             for part in re.split(r"(?<=[，。；！？])", text):
                 core = part.rstrip("，。；！？")
                 if core.strip():
                     score = float(sum(1 for c in set(core) if c in question))
-                    spans.append(Span(i, pos, pos + len(core), score, self.NULL))
+                    start[pos + 1] = max(start[pos + 1], score / 2)
+                    end[pos + len(core)] = max(end[pos + len(core)], score / 2)
                 pos += len(part)
-        return sorted(spans, key=lambda s: (-s.score, s.passage, s.start))[:top]
+            windows.append(Window(i, [None] + [(k, k + 1) for k in range(len(text))], start, end))
+        return Reading(windows, max_answer_tokens=60)
 
 
 @pytest.fixture(autouse=True)

@@ -1,12 +1,20 @@
-"""Fitted decisions: the reader's evidence in, "answer at all?" and "show it in bold?" out.
+"""Fitted decisions: which candidate is the short answer, whether to answer at all, whether to bold it.
 
-`Evidence` is the handful of numbers the reader stage measures for a question
-(span and no-answer scores, how far the passage stood above the retrieval
-gates, whether the span is of the kind asked, whether it repeats the question).
-`Decisions` applies two logistic models and two thresholds fitted by
-`python -m eval fit` on development data and stored, with the data they came
-from, in rag/knowledge/decisions.json. Without that file every question with
-passages is answered and every span shown: that is the state the fit starts from.
+`pick_features` describes one candidate span (rag.answer.candidates, or one of
+the reader's own spans): the reader's start + end score for it, against the
+best span's and the no-answer score, where it came from (a figure, a name, a
+quote, a list, a clause), whether it is of the kind asked, whether it repeats
+the question. `Evidence` describes the question: the reader's best span and
+no-answer scores, how far the passages stood above the retrieval gates, the
+chosen candidate's probability.
+
+`Decisions` applies logistic models fitted by `python -m eval fit` on
+development data and stored with the data they came from in
+rag/knowledge/decisions.json: `pick` (is this candidate right?), `answerable`
+(do the issues hold the answer?), and two thresholds, `refuse_below` and
+`show_above`. Without that file the reader's best span is taken, every
+question with passages is answered and every span shown: the state the fit
+starts from.
 """
 
 from __future__ import annotations
@@ -18,30 +26,58 @@ from dataclasses import asdict, dataclass
 from rag.kinds import Kind
 from rag.knowledge import DECISIONS, fitted, language
 
+SOURCES = ("reader", "figure", "name", "quote", "list", "clause")
+FIGURE_KINDS = (Kind.AMOUNT, Kind.DATE)
+NAME_KINDS = (Kind.PERSON, Kind.PLACE, Kind.WHICH, Kind.TITLE)
+CLAUSE_KINDS = (Kind.REASON, Kind.METHOD)
+
+
+def pick_features(kind: Kind | None, sources: set[str], score: float, best: float, null: float, typed: bool,
+                  echo: float, length: int, first_sentence: bool) -> dict[str, float]:
+    f = {
+        "score": score,
+        "below_best": score - best,
+        "above_null": score - null,
+        "typed": float(typed),
+        "untyped": float(kind is not None and not typed),
+        "echo": echo,
+        "log_length": math.log1p(length),
+        "first_sentence": float(first_sentence),
+        # the kind asked and where the span came from, together
+        "figure_for_figure": float(kind in FIGURE_KINDS and "figure" in sources),
+        "name_for_name": float(kind in NAME_KINDS and bool(sources & {"name", "quote"})),
+        "list_for_list": float(kind is Kind.LIST and "list" in sources),
+        "clause_for_clause": float(kind in CLAUSE_KINDS and "clause" in sources),
+        "open_question": float(kind is None),
+    }
+    for s in SOURCES:
+        f[f"from_{s}"] = float(s in sources)
+    return f
+
+
+PICK_FEATURES = tuple(pick_features(None, set(), 0, 0, 0, False, 0, 0, False))
+
 
 @dataclass(frozen=True)
 class Evidence:
-    span: float  # best span's start + end score
+    span: float  # the reader's best span: start + end score
     null: float  # the no-answer score of the window it was read in
     second: float  # the best score of a span with other text
-    rank: int  # retrieval rank of the passage it came from
-    dense: float  # cosine above the dense gate, that passage (0: not from the dense branch)
-    lexical: float  # share of the question's term weight the passage matches
+    rank: int  # retrieval rank of the passage the best span came from
+    dense: float  # that passage's cosine above the dense gate (0: not from the dense branch)
+    lexical: float  # share of the question's term weight that passage matches
     top_dense: float  # cosine above the gate of the first hit
-    typed: bool  # the span is of the kind asked for (rag.answer.decide.type_match)
+    pick: float  # the chosen candidate's probability (1.0 unfitted)
+    typed: bool  # the chosen candidate is of the kind asked for
     kind_known: bool  # the question asks for a known kind
-    length: int  # characters of the span
-    echo: float  # share of the span's characters the question uses too
     latin: bool  # the question is English
     unknown_name: bool  # the question names a thing the issues never use (GDP)
     other_year: bool  # the sentence speaks of another year than the question
-
-    @classmethod
-    def empty(cls, asked, hits) -> "Evidence":
-        return cls(-20.0, 0.0, -20.0, 99, 0.0, 0.0, 0.0, False, asked.kind is not None, 0, 0.0, False, False, False)
+    # every candidate's (text, features), for fitting `pick`; not a decision input
+    pool: tuple = ()
 
     def vector(self) -> dict[str, float]:
-        """The features the models weigh (names are the keys of the fitted weights)."""
+        """The features the answerable model weighs (names are the keys of its fitted weights)."""
         return {
             "margin": self.span - self.null,
             "span": self.span,
@@ -50,20 +86,21 @@ class Evidence:
             "dense": self.dense,
             "lexical": self.lexical,
             "top_dense": self.top_dense,
+            "pick": self.pick,
             "typed": float(self.typed),
             "untyped": float(self.kind_known and not self.typed),
-            "log_length": math.log1p(self.length),
-            "echo": self.echo,
             "latin": float(self.latin),
             "unknown_name": float(self.unknown_name),
             "other_year": float(self.other_year),
         }
 
     def to_json(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("pool")
+        return d
 
 
-FEATURES = tuple(Evidence(0, 0, 0, 1, 0, 0, 0, False, False, 0, 0, False, False, False).vector())
+EVIDENCE_FEATURES = tuple(Evidence(0, 0, 0, 1, 0, 0, 0, 0, False, False, False, False, False).vector())
 
 
 @dataclass(frozen=True)
@@ -73,38 +110,42 @@ class Model:
     mean: dict[str, float]  # features are standardised with the fit data's mean and scale
     scale: dict[str, float]
 
-    def __call__(self, ev: Evidence) -> float:
-        x = ev.vector()
+    def __call__(self, x: dict[str, float]) -> float:
         z = self.bias + sum(w * (x[k] - self.mean[k]) / self.scale[k] for k, w in sorted(self.weights.items()))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 class Decisions:
-    def __init__(self, answerable: Model | None, right: Model | None, refuse_below: float, show_above: float,
+    def __init__(self, pick: Model | None, answerable: Model | None, refuse_below: float, show_above: float,
                  about: dict | None = None):
-        self._answerable, self._right = answerable, right
+        self._pick, self._answerable = pick, answerable
         self.refuse_below, self.show_above, self.about = refuse_below, show_above, about or {}
 
-    def answerable(self, ev: Evidence) -> float:
-        return self._answerable(ev) if self._answerable else 1.0
+    @property
+    def fitted(self) -> bool:
+        return self._pick is not None
 
-    def right(self, ev: Evidence) -> float:
-        return self._right(ev) if self._right else 1.0
+    def pick(self, features: dict[str, float]) -> float:
+        """Probability that a candidate is the right short answer (unfitted: the reader's order decides)."""
+        return self._pick(features) if self._pick else 1.0
+
+    def answerable(self, ev: Evidence) -> float:
+        return self._answerable(ev.vector()) if self._answerable else 1.0
 
     @classmethod
     def load(cls, path=None) -> "Decisions":
-        """The fitted decisions, or the unfitted ones (answer and show everything) when there is no file."""
+        """The fitted decisions, or the unfitted ones when there is no file."""
         path = path or DECISIONS
         try:
             d = fitted(path)
         except FileNotFoundError:
             return cls(None, None, 0.0, 0.0, {"fitted": False})
-        models = {k: Model(**d["models"][k]) for k in ("answerable", "right")}
-        for m in models.values():
-            unknown = set(m.weights) - set(FEATURES)
+        models = {k: Model(**d["models"][k]) for k in ("pick", "answerable")}
+        for name, known in (("pick", PICK_FEATURES), ("answerable", EVIDENCE_FEATURES)):
+            unknown = set(models[name].weights) - set(known)
             if unknown:
-                raise ValueError(f"{path}: unknown features {sorted(unknown)}")
-        return cls(models["answerable"], models["right"], float(d["thresholds"]["refuse_below"]),
+                raise ValueError(f"{path}: unknown features {sorted(unknown)} in model {name}")
+        return cls(models["pick"], models["answerable"], float(d["thresholds"]["refuse_below"]),
                    float(d["thresholds"]["show_above"]), d)
 
 
@@ -121,9 +162,8 @@ def type_match(kind: Kind | None, text: str) -> bool:
     flags = language()["type_flags"].get(kind.value)
     if flags is None:
         return True  # clause kinds (reason, method): any span may be one
-    if kind in (Kind.AMOUNT, Kind.DATE) and _NUMBER_RE.search(text):
+    if kind in FIGURE_KINDS and _NUMBER_RE.search(text):
         return True
     if kind is Kind.LIST and ("、" in text or "和" in text):
         return True
     return any(f.startswith(tuple(flags)) for _, f in tagged(text))
-

@@ -97,32 +97,66 @@ class Reader:
         h = self.encoder(ids, mask) @ self.head_w + self.head_b
         return h[..., 0], h[..., 1], mask
 
-    def read(self, question: str, passages: Sequence[str], top: int = 5) -> list[Span]:
-        """The best `top` spans over all passages (ties broken by position, so the
-        result never depends on anything but the input)."""
+    def read(self, question: str, passages: Sequence[str]) -> "Reading":
+        """Start and end scores of every token of every window of the passages."""
         if not passages:
-            return []
+            return Reading([], self.spec.max_answer_tokens)
         windows = self.windows(question, passages)
         starts, ends, _ = self.logits(windows)
+        return Reading([Window(p, offs, starts[r], ends[r]) for r, (p, _, offs) in enumerate(windows)],
+                       self.spec.max_answer_tokens)
+
+
+@dataclass
+class Window:
+    passage: int
+    offsets: list  # per token: (start, end) in the passage, or None outside it
+    start: np.ndarray  # start score per token
+    end: np.ndarray
+
+    @property
+    def null(self) -> float:
+        return float(self.start[0] + self.end[0])
+
+
+@dataclass
+class Reading:
+    windows: list[Window]
+    max_answer_tokens: int
+
+    def spans(self, top: int = 8) -> list[Span]:
+        """The best `top` spans over all passages (ties broken by position, so the
+        result never depends on anything but the input)."""
         spans: dict[tuple[int, int, int], Span] = {}
-        for r, (p, _, offs) in enumerate(windows):
-            tokens = [k for k, o in enumerate(offs) if o is not None]
-            if not tokens:
-                continue
-            s, e = starts[r], ends[r]
-            null = float(s[0] + e[0])
-            best_s = sorted(tokens, key=lambda k: (-s[k], k))[:20]
-            best_e = sorted(tokens, key=lambda k: (-e[k], k))[:20]
+        for w in self.windows:
+            tokens = [k for k, o in enumerate(w.offsets) if o is not None]
+            best_s = sorted(tokens, key=lambda k: (-w.start[k], k))[:20]
+            best_e = sorted(tokens, key=lambda k: (-w.end[k], k))[:20]
             for a in best_s:
                 for b in best_e:
-                    if b < a or b - a >= self.spec.max_answer_tokens:
+                    if b < a or b - a >= self.max_answer_tokens:
                         continue
-                    key = (p, offs[a][0], offs[b][1])
-                    score = float(s[a] + e[b])
+                    key = (w.passage, w.offsets[a][0], w.offsets[b][1])
+                    score = float(w.start[a] + w.end[b])
                     if key not in spans or spans[key].score < score:
-                        spans[key] = Span(p, offs[a][0], offs[b][1], score, null)
-        ranked = sorted(spans.values(), key=lambda x: (-x.score, x.passage, x.start, x.end))
-        return ranked[:top]
+                        spans[key] = Span(w.passage, key[1], key[2], score, w.null)
+        return sorted(spans.values(), key=lambda x: (-x.score, x.passage, x.start, x.end))[:top]
+
+    def score(self, passage: int, a: int, b: int) -> tuple[float, float] | None:
+        """(span score, no-answer score) the reader gives characters [a, b) of a
+        passage: the start score of the first token touching a, plus the end
+        score of the last token touching b - 1, in the window that scores it best."""
+        best = None
+        for w in self.windows:
+            if w.passage != passage:
+                continue
+            inside = [k for k, o in enumerate(w.offsets) if o is not None and o[1] > a and o[0] < b]
+            if not inside or w.offsets[inside[0]][0] > a or w.offsets[inside[-1]][1] < b:
+                continue  # the window does not hold the whole span
+            value = float(w.start[inside[0]] + w.end[inside[-1]])
+            if best is None or value > best[0]:
+                best = (value, w.null)
+        return best
 
 
 @lru_cache(maxsize=2)

@@ -1,31 +1,34 @@
 """The reader answer stage: Hits -> Answer by a fitted span reader and fitted decisions.
 
-The paragraphs around the best hits are read by rag.answer.reader; its best
-span, with the retrieval evidence beside it, becomes `Evidence` (numbers only).
-Two decisions fitted on development data (rag.answer.decide, made by
-`python -m eval fit`) turn it into an Answer: whether the issues hold an answer
-at all (else a refusal that shows the nearest passages), and whether the short
-answer is likely right enough to show in bold (else the supporting sentence is
-shown alone). The supporting sentence is the one the span stands in.
-Authorship questions are answered from bylines (rag.answer.credits).
+The paragraphs around the best hits are read by rag.answer.reader. The
+sentences holding its best spans are cut into candidate short answers
+(rag.answer.candidates, plus the reader's own spans), each scored by the reader
+and described by a few numbers (rag.answer.decide.pick_features); the fitted
+`pick` model chooses one. Then two fitted decisions: whether the issues hold
+an answer at all (else a refusal that shows the nearest passages), and whether
+the chosen span is likely right enough to show in bold (else the supporting
+sentence is shown alone). The supporting sentence is the one the span stands
+in. Authorship questions are answered from bylines (rag.answer.credits).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 from rag.answer import credits
 from rag.answer.base import Asked, Library, Sentence, sentences_of
-from rag.answer.decide import Decisions, Evidence, type_match
-from rag.answer.reader import Reader, Span
+from rag.answer.candidates import candidates
+from rag.answer.decide import Decisions, Evidence, pick_features, type_match
+from rag.answer.reader import Reader
 from rag.answer.support import focus_term
 from rag.kinds import Refusal
 from rag.text import fold, is_latin, to_simplified
 from rag.types import Answer, Hit
 
-WINDOW = 360  # characters of a long paragraph read around its hit
+WINDOW = 200  # characters of a paragraph read around its hit: one reader window (192 tokens) with the question
+SENTENCES = 3  # sentences (holding the reader's best spans) whose candidates are weighed
+SPANS = 8  # the reader's own best spans taken as candidates
 YEAR_RE = re.compile(r"(\d{4})年")
 
 
@@ -34,6 +37,23 @@ class Passage:
     hit: Hit
     start: int  # the piece of the hit's paragraph that is read
     end: int
+
+
+@dataclass
+class Choice:
+    """A candidate short answer: where it is and what the pick model saw."""
+
+    passage: int
+    sentence: Sentence
+    start: int  # in the sentence
+    end: int
+    sources: set
+    features: dict
+    p: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text[self.start : self.end]
 
 
 class ReaderAnswerer:
@@ -59,34 +79,69 @@ class ReaderAnswerer:
             out.append(Passage(h, lo, hi))
         return out
 
-    def evidence(self, asked: Asked, hits: list[Hit]) -> tuple[Evidence, Sentence | None, tuple | None]:
-        """What the reader found: the numbers the decisions read, the sentence
-        holding the best span, and the span within that sentence."""
-        passages = self.passages(hits)
-        texts = [self.lib.paragraph(p.hit).text[p.start:p.end] for p in passages]
-        spans = self.reader.read(to_simplified(asked.query), [to_simplified(t) for t in texts], top=8)
+    def choices(self, asked: Asked, passages: list[Passage], reading) -> tuple[list[Choice], object]:
+        """Candidates of the sentences holding the reader's best spans, scored; and the best span."""
+        spans = reading.spans(SPANS)
         if not spans:
-            return Evidence.empty(asked, hits), None, None
+            return [], None
         best = spans[0]
-        second = next((s.score for s in spans[1:] if texts[s.passage][s.start:s.end] != texts[best.passage][best.start:best.end]),
-                      best.score - 10.0)
-        p = passages[best.passage]
-        para = self.lib.paragraph(p.hit)
-        a, b = p.start + best.start, p.start + best.end  # in the paragraph
-        sentence, span = _sentence_of(p.hit, para, a, b)
-        text = para.text[a:b]
-        folded_query = fold(asked.query)
+        sentences: list[tuple[int, Sentence]] = []
+        for sp in spans:
+            p = passages[sp.passage]
+            s = _sentence_at(p, self.lib.paragraph(p.hit), p.start + sp.start)
+            if all((i, x.start) != (sp.passage, s.start) for i, x in sentences) and len(sentences) < SENTENCES:
+                sentences.append((sp.passage, s))
+        found: dict[tuple[int, int, int], set] = {}
+        for i, s in sentences:
+            for c in candidates(s.text):
+                found.setdefault((i, s.start + c.start, s.start + c.end), set()).add(c.source)
+        for sp in spans:  # the reader's own spans, cut to their sentence
+            p = passages[sp.passage]
+            s = next((x for i, x in sentences if i == sp.passage and x.start <= p.start + sp.start < x.end), None)
+            if s is not None:
+                found.setdefault((sp.passage, p.start + sp.start, min(p.start + sp.end, s.end)), set()).add("reader")
+        query = fold(asked.query)
+        out = []
+        for (i, a, b), sources in sorted(found.items(), key=lambda kv: kv[0]):
+            p = passages[i]
+            scored = reading.score(i, a - p.start, b - p.start)
+            s = next((x for j, x in sentences if j == i and x.start <= a < x.end), None)
+            if scored is None or s is None or b <= a:
+                continue
+            text = s.para.text[a:b]
+            f = pick_features(asked.kind, sources, scored[0], best.score, scored[1], type_match(asked.kind, text),
+                              _echo(text, query), len(text), s is sentences[0][1])
+            out.append(Choice(i, s, a - s.start, b - s.start, sources, f))
+        return out, best
+
+    def evidence(self, asked: Asked, hits: list[Hit]) -> tuple[Evidence | None, Choice | None]:
+        """What the reader found: the numbers the decisions read, and the chosen candidate."""
+        passages = self.passages(hits)
+        texts = [to_simplified(self.lib.paragraph(p.hit).text[p.start:p.end]) for p in passages]
+        reading = self.reader.read(to_simplified(asked.query), texts)
+        choices, best = self.choices(asked, passages, reading)
+        if not choices:
+            return None, None
+        for c in choices:
+            c.p = self.decisions.pick(c.features)
+        if self.decisions.fitted:
+            chosen = max(choices, key=lambda c: (c.p, -c.passage, -c.sentence.start - c.start, c.end))
+        else:  # the reader's own best span
+            chosen = max(choices, key=lambda c: (c.features["score"], "reader" in c.sources, -c.passage, -c.start))
+        second = max((c.features["score"] for c in choices if c.text != chosen.text), default=best.score - 10.0)
+        hit = passages[best.passage].hit
+        folded = fold(asked.query)
         focus = None if is_latin(asked.query) else focus_term(asked.query)
-        asked_years, told_years = set(YEAR_RE.findall(folded_query)), set(YEAR_RE.findall(fold(sentence.text)))
+        asked_years, told_years = set(YEAR_RE.findall(folded)), set(YEAR_RE.findall(fold(chosen.sentence.text)))
         ev = Evidence(
-            span=best.score, null=best.null, second=second, rank=p.hit.rank,
-            dense=_above_gate(p.hit), lexical=p.hit.lexical_coverage or 0.0, top_dense=_above_gate(hits[0]),
-            typed=type_match(asked.kind, text), kind_known=asked.kind is not None,
-            length=len(text), echo=_echo(text, folded_query), latin=is_latin(asked.query),
+            span=best.score, null=best.null, second=second, rank=hit.rank, dense=_above_gate(hit),
+            lexical=hit.lexical_coverage or 0.0, top_dense=_above_gate(hits[0]), pick=chosen.p,
+            typed=bool(chosen.features["typed"]), kind_known=asked.kind is not None, latin=is_latin(asked.query),
             unknown_name=bool(focus and focus not in self.corpus),
             other_year=bool(asked_years and told_years and not asked_years & told_years),
+            pool=tuple((c.text, c.features) for c in choices),
         )
-        return ev, sentence, span
+        return ev, chosen
 
     def answer(self, asked: Asked, hits: list[Hit], nearest: list[Hit]) -> Answer:
         lib = self.lib
@@ -96,26 +151,23 @@ class ReaderAnswerer:
             credited = credits.answer_credit(lib, asked, hits, self.source_text, self.extract_short)
             if credited:
                 return credited
-        ev, sentence, span = self.evidence(asked, hits)
-        if sentence is None:
+        ev, chosen = self.evidence(asked, hits)
+        if chosen is None:
             return lib.refuse(asked, nearest or hits, Refusal.NO_ANSWER)
         p_answer = self.decisions.answerable(ev)
         if p_answer < self.decisions.refuse_below:
             return lib.refuse(asked, nearest or hits, Refusal.NOT_CONFIDENT, confidence=p_answer, evidence=ev)
-        p_right = self.decisions.right(ev)
-        if not self.extract_short:
-            span = None
-        shown = p_right >= self.decisions.show_above
-        return lib.answered(asked, sentence, span, hits, shown=shown, confidence=p_right, evidence=ev)
+        span = (chosen.start, chosen.end) if self.extract_short else None
+        shown = chosen.p >= self.decisions.show_above
+        return lib.answered(asked, chosen.sentence, span, hits, shown=shown, confidence=chosen.p, evidence=ev)
 
 
-def _sentence_of(hit: Hit, para, a: int, b: int) -> tuple[Sentence, tuple[int, int]]:
-    """The sentence of the paragraph holding span [a, b) (by its start), and the
-    span in that sentence, cut at the sentence's end."""
+def _sentence_at(p: Passage, para, at: int) -> Sentence:
+    """The sentence of the paragraph holding character `at`."""
     for s, e in sentences_of(para.text):
-        if s <= a < e:
-            return Sentence(hit, para, s, e), (a - s, min(b, e) - s)
-    return Sentence(hit, para, 0, len(para.text)), (a, b)
+        if s <= at < e:
+            return Sentence(p.hit, para, s, e)
+    return Sentence(p.hit, para, 0, len(para.text))
 
 
 def _above_gate(h: Hit) -> float:
@@ -128,7 +180,3 @@ def _echo(text: str, folded_query: str) -> float:
     that repeats the question is seldom the answer."""
     t = fold(text)
     return sum(1 for c in t if c in folded_query) / max(len(t), 1)
-
-
-def logistic(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
