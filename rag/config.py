@@ -13,7 +13,11 @@ from pathlib import Path
 
 from rag.errors import RagError
 
-ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+# In a source checkout the defaults are the repo's own folders; installed from a
+# wheel (site-packages), they are the current folder's, and the model cache the user's.
+ROOT = _PACKAGE_PARENT if (_PACKAGE_PARENT / "pyproject.toml").is_file() else Path.cwd()
+_CACHE = ROOT / ".cache" if ROOT == _PACKAGE_PARENT else Path.home() / ".cache" / "newsrag"
 
 # Retrieval modes, used by the eval's ablations.
 MODES = ("hybrid", "dense", "lexical")
@@ -25,7 +29,7 @@ class Settings:
     data_dir: Path = ROOT / "data" / "issues"
     index_dir: Path = ROOT / "index"
     model: str | None = None  # None: the bundled offline default (rag.model)
-    model_cache: Path = ROOT / ".cache" / "models"
+    model_cache: Path = _CACHE / "models"
     chunk_size: int = 160  # characters; far below the model's 512 tokens
     chunk_overlap: int = 0
     top_k: int = 5  # citations shown
