@@ -165,14 +165,27 @@ def has_entity(question: str) -> bool:
 
 
 def is_followup(question: str) -> bool:
-    """Refers back (它, 那…) or names at most one topic word and no entity."""
-    q = fold(question).strip()
-    if ANAPHORA_RE.search(q):
-        return True
-    if is_latin(q):
-        return False
-    from rag.text import content_terms
+    """Cannot stand alone: points back (它, 该, 其中, 那…; it, they) or names no
+    subject of its own (总经理是谁？: no entity and at most one topic word).
 
+    Pointing back is read by jieba words, not characters, so 其他, 应该, 因此 or
+    尤其 do not count; an English question points back only by a pronoun, and
+    not when it names a thing itself (capitalised words past the first).
+    """
+    q = fold(question).strip()
+    if is_latin(q):
+        pointers = re.findall(r"\b(?:it|its|they|their|them|he|she|his|her|him|this|that|these|those)\b", q)
+        named = re.findall(r"(?<!^)(?<![.?!] )\b[A-Z][a-z]+", question.strip())
+        return bool(pointers) and not [w for w in named if w.lower() not in STOPWORDS]
+    from rag.text import content_terms, words
+
+    if re.match(r"(?:那么|那|还有|另外|此外|并且|而且)", q):
+        return True
+    pointers = {"它", "它们", "其", "其中", "该", "此", "他", "她", "他们", "她们", "这个", "那个", "这家", "那家",
+                "这里", "那里", "这项", "那项", "该项", "此项", "这座", "那座", "这次", "那次", "这篇", "那篇", "上述",
+                "这些", "那些"}
+    if any(w in pointers for w in words(q)):
+        return True
     return not has_entity(q) and len([t for t in content_terms(q) if len(t) >= 2]) <= 1
 
 
@@ -195,19 +208,24 @@ def _resolve(question: str, history: list[str], corpus: str, force: bool, memo: 
     # for every caller, so each earlier turn is read once, not 2**turns times
     if not history or not (force or is_followup(question)):
         return Resolved(question, False, None)
-    # The subject of the nearest earlier turn that has one, itself resolved.
+    latin = is_latin(question)
+    # The subject of the nearest earlier turn that has one, itself resolved; an
+    # English question may also lean on a whole English turn before it.
     for i in range(len(history) - 1, -1, -1):
         if i not in memo:
             q = _resolve(history[i], history[:i], corpus, False, memo).query
             memo[i] = (q, subject(q, corpus) if not is_latin(q) else None)
         earlier, subj = memo[i]
-        if subj or is_latin(question):
+        if subj or (latin and is_latin(earlier)):
             break
     else:
         return Resolved(question, False, None)
     body = LEADING_FILLER_RE.sub("", question.strip())
-    if is_latin(question):
-        return Resolved(f"{earlier} {body}", True, earlier)
+    if latin:
+        # after an English turn, the whole turn says what "it" is; after a Chinese
+        # one, its subject does (its question words would change what is asked)
+        carried = earlier if is_latin(earlier) else subj
+        return Resolved(f"{carried} {body}", True, carried)
     if subj and fold(subj) in fold(body):
         return Resolved(question, False, None)
     # a function, never a template: the subject is user text (C:\new, \1, \g<0> stay as typed)

@@ -141,6 +141,10 @@ class Answer:
     # the sentence is shown without one (rag.answer.decide)
     answer_shown: bool = False
     confidence: float | None = None  # estimated chance the short answer (or, refused, any answer) is right
+    # not a question: small talk or "which story?" (a rag.turns.Turn value); None for a question
+    turn: str | None = None
+    # what a question that points back was taken to be about, when it could mean several things
+    assumed: str | None = None
     # what the answer stage measured (rag.answer.decide.Evidence), for fitting; not part of the JSON
     evidence: object = field(default=None, compare=False, repr=False)
 
@@ -159,4 +163,7 @@ class Answer:
             "refusal": getattr(self.refusal, "value", self.refusal),
             "answer_shown": self.answer_shown,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
+            # present only when they say something, so a plain answer keeps its documented keys
+            **({"turn": self.turn} if self.turn else {}),
+            **({"assumed": self.assumed} if self.assumed else {}),
         }
