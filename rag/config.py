@@ -45,6 +45,8 @@ class Settings:
     # an issue is a few kB to tens of kB, and embedding costs about 12 s per MB on
     # 2 cores, so a 50 MB file took 10 minutes; 5 MB is a year of issues in one file.
     max_issue_bytes: int = 5 * 1024 * 1024
+    # the chat's feedback and unanswered-questions log (rag.feedback; env RAG_LOG_DIR)
+    log_dir: Path = _CACHE / "log"
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -82,6 +84,8 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         s = s.with_(max_issue_bytes=max(1, int(mb * 1024 * 1024)))
     if env.get("RAG_ANSWERER"):
         s = s.with_(answerer=env["RAG_ANSWERER"])
+    if env.get("RAG_LOG_DIR"):
+        s = s.with_(log_dir=Path(env["RAG_LOG_DIR"]))
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

@@ -1,0 +1,199 @@
+"""The feedback and unanswered-questions log: 👍/👎 on answers, and refusals.
+
+One SQLite file (standard library) in a configurable folder
+(Settings.log_dir, env RAG_LOG_DIR). Each row is one reply's verdict: the
+question, the query actually searched, the answer as shown (sentence or
+refusal), its citation lines, the time (UTC) and the rating: "up", "down" or
+"refused". Nothing else about the asker is stored: no address, no session,
+no browser. A reply's random id (made when the reply is rendered) ties a
+vote to its reply, so a changed vote replaces the earlier one and a refused
+reply voted 👎 counts once.
+
+Safe with several writers and across restarts: WAL journal, a busy timeout,
+one short connection per write, and `PRAGMA user_version` naming the schema,
+checked on open (a newer file is refused, not misread).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rag.errors import RagError
+
+VERSION = 1
+FILENAME = "feedback.sqlite3"
+RATINGS = ("up", "down", "refused")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS verdicts (
+    id INTEGER PRIMARY KEY,
+    reply TEXT NOT NULL,             -- random id of the reply (not of the asker)
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down', 'refused')),
+    at TEXT NOT NULL,                -- UTC, ISO 8601, seconds
+    question TEXT NOT NULL,
+    query TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    citations TEXT NOT NULL,         -- JSON list of citation lines
+    UNIQUE (reply, rating)
+);
+CREATE INDEX IF NOT EXISTS verdicts_at ON verdicts (at);
+"""
+CSV_HEADER = ("question", "times", "refused", "thumbs_down", "thumbs_up", "first", "last", "query", "answer", "citations")
+
+
+class FeedbackError(RagError):
+    pass
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a reply said: stored with a verdict on it."""
+
+    question: str
+    query: str
+    answer: str  # the sentence (or short answer) shown, or the refusal
+    citations: tuple[str, ...] = ()  # citation lines, rag.render.citation_line
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """One question staff should look at: refused or voted 👎, with counts."""
+
+    question: str
+    times: int  # replies refused or voted 👎
+    refused: int
+    down: int
+    up: int
+    first: str
+    last: str
+    query: str  # of the latest reply
+    answer: str
+    citations: tuple[str, ...]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class FeedbackLog:
+    def __init__(self, folder: Path, timeout: float = 10.0):
+        self.folder = Path(folder)
+        self.path = self.folder / FILENAME
+        self.timeout = timeout
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise FeedbackError(f"cannot create the log folder {self.folder}: {e.strerror}") from None
+        with self._connect() as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > VERSION:
+                raise FeedbackError(f"feedback log {self.path.name} has schema version {version}; "
+                                    f"this program knows version {VERSION}")
+            con.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; kept in the file
+            con.executescript(SCHEMA)
+            con.execute(f"PRAGMA user_version = {VERSION}")
+
+    def _connect(self):
+        """A short-lived connection (closed on leaving the `with`); commits on success."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        except sqlite3.Error as e:
+            raise FeedbackError(f"cannot open the feedback log {self.path.name}: {e}") from None
+        con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        return _Closing(con)
+
+    # ------------------------------------------------------------ writing
+
+    def record(self, reply: str, rating: str, rec: Record, at: str | None = None) -> None:
+        """Store a verdict on a reply. A vote replaces the reply's earlier vote;
+        "refused" stays beside it."""
+        if rating not in RATINGS:
+            raise ValueError(f"rating ({rating!r}) must be one of {', '.join(RATINGS)}")
+        row = (reply, rating, at or _now(), rec.question, rec.query, rec.answer,
+               json.dumps(list(rec.citations), ensure_ascii=False))
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            if rating in ("up", "down"):
+                con.execute("DELETE FROM verdicts WHERE reply = ? AND rating IN ('up', 'down')", (reply,))
+            con.execute("INSERT OR REPLACE INTO verdicts (reply, rating, at, question, query, answer, citations) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            con.execute("COMMIT")
+
+    def withdraw(self, reply: str) -> None:
+        """The asker took a vote back: forget it (a refusal stays logged)."""
+        with self._connect() as con:
+            con.execute("DELETE FROM verdicts WHERE reply = ? AND rating IN ('up', 'down')", (reply,))
+
+    # ------------------------------------------------------------ reading
+
+    def count(self, rating: str | None = None) -> int:
+        with self._connect() as con:
+            if rating is None:
+                return con.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+            return con.execute("SELECT COUNT(*) FROM verdicts WHERE rating = ?", (rating,)).fetchone()[0]
+
+    def unanswered(self, limit: int | None = None) -> list[Unanswered]:
+        """Refused and 👎 questions, most frequent first (then the latest first).
+        A question is compared as typed, spaces trimmed."""
+        sql = """
+            WITH bad AS (SELECT DISTINCT reply FROM verdicts WHERE rating IN ('refused', 'down')),
+            rows AS (SELECT v.* FROM verdicts v JOIN bad USING (reply))
+            SELECT trim(question) AS q,
+                   COUNT(DISTINCT reply) AS times,
+                   SUM(rating = 'refused'), SUM(rating = 'down'), SUM(rating = 'up'),
+                   MIN(at), MAX(at)
+            FROM rows GROUP BY q ORDER BY times DESC, MAX(at) DESC, q
+        """
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        out = []
+        with self._connect() as con:
+            for q, times, refused, down, up, first, last in con.execute(sql).fetchall():
+                latest = con.execute(
+                    "SELECT query, answer, citations FROM verdicts WHERE trim(question) = ? "
+                    "ORDER BY at DESC, id DESC LIMIT 1", (q,)).fetchone()
+                out.append(Unanswered(q, times, refused or 0, down or 0, up or 0, first, last, latest[0], latest[1],
+                                      tuple(json.loads(latest[2]))))
+        return out
+
+    def per_day(self, days: int | None = 30) -> list[tuple[str, int, int, int]]:
+        """(day, refused, 👎, 👍) per UTC day with any verdict, newest first."""
+        sql = ("SELECT substr(at, 1, 10) AS day, SUM(rating = 'refused'), SUM(rating = 'down'), SUM(rating = 'up') "
+               "FROM verdicts GROUP BY day ORDER BY day DESC")
+        if days is not None:
+            sql += f" LIMIT {int(days)}"
+        with self._connect() as con:
+            return [(d, r or 0, n or 0, u or 0) for d, r, n, u in con.execute(sql).fetchall()]
+
+    def csv_text(self) -> str:
+        """The unanswered list as CSV (UTF-8 with a BOM, so spreadsheet programs read Chinese)."""
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(CSV_HEADER)
+        for u in self.unanswered():
+            w.writerow([_cell(u.question), u.times, u.refused, u.down, u.up, u.first, u.last, _cell(u.query),
+                        _cell(u.answer), _cell("\n".join(u.citations))])
+        return "\ufeff" + buf.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet reads a cell starting with = + - @ as a formula: quote it."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Closing(closing):
+    """closing() that also rolls back a transaction left open by an error."""
+
+    def __exit__(self, *exc):
+        con = self.thing
+        try:
+            if exc[0] is not None and con.in_transaction:
+                con.rollback()
+        finally:
+            con.close()
