@@ -139,6 +139,12 @@ class Engine:
         return (hits[0].chunk.source, hits[0].chunk.story) if hits else None
 
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
+        from dataclasses import replace
+
+        from rag import turns
+        from rag.query import is_followup, subject
+        from rag.text import content_terms
+
         s = self.settings
         try:
             q = clean(question, s.max_question_chars)
@@ -146,7 +152,17 @@ class Engine:
             shown = scrub(str(question)[:200]) if question is not None else ""
             return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, reason=str(e),
                           refusal=Refusal.BAD_QUESTION, detail=str(e))
-        earlier = clean_history(history, MAX_HISTORY, MAX_HISTORY_CHARS, s.max_question_chars)  # bad turns dropped
+        shown = scrub(str(question))[:s.max_question_chars]  # as asked, so callers can match their input
+        talk = turns.small_talk(q)
+        if talk is not None:  # 你好, 谢谢, help: a reply saying what the chat can do, and nothing searched
+            return Answer(question=shown, query="", answerable=False, answer=None, sentence=None, turn=talk.value)
+        q = turns.strip_small_talk(q)  # 你好，请问… asks what follows the greeting
+        # bad turns dropped; small talk names no subject (你好 once became the search 现代医药港你好)
+        earlier = [turns.strip_small_talk(t) for t in clean_history(history, MAX_HISTORY, MAX_HISTORY_CHARS,
+                                                                     s.max_question_chars)
+                   if turns.small_talk(t) is None]
+        if credits.asks_credit(fold(q)) and turns.names_no_story(q) and not (s.followups and earlier):
+            return self._which_story(shown, q)  # 这篇报道是谁写的？ with nothing before it: which story?
         asked = correct(q, self.corpus, index=self.slips)  # 现代医要港 -> 现代医药港, shown as the query searched
         resolved = resolve(asked, earlier, self.corpus) if s.followups and earlier else Resolved(asked, False, None)
         if s.followups and earlier and PERSON_PRONOUN_RE.search(asked):
@@ -156,7 +172,6 @@ class Engine:
                 person = prev.answer.split("、")[0]
                 # a function, not a template: the name is issue text (a backslash would be read as a group)
                 resolved = Resolved(PERSON_PRONOUN_RE.sub(lambda m: person, asked, count=1), True, person)
-        shown = scrub(str(question))[:s.max_question_chars]  # as asked, so callers can match their input
         answer = self._answer(shown, resolved, earlier)
         if not answer.answerable and earlier and s.followups and not resolved.followup:
             # 街上一共有多少家商户？ names a subject of its own, yet finds nothing alone:
@@ -165,8 +180,49 @@ class Engine:
             if forced.followup:
                 retry = self._answer(shown, forced, earlier)
                 if retry.answerable:
-                    return retry
-        return answer
+                    answer, resolved = retry, forced
+        if not answer.answerable and credits.asks_credit(fold(q)) and turns.names_no_story(q):
+            return self._which_story(shown, q)  # the conversation did not say which story either
+        if not answer.answerable or not s.followups:
+            return answer
+        # Say what a question that points back was taken to be about, when it
+        # could be several things: the conversation named more than one subject,
+        # or nothing came before it (那它占地多大？ in an empty chat).
+        assumed = None
+        if resolved.followup and resolved.carried and len(earlier) > 1:
+            subjects = {subject(t, self.corpus) for t in earlier} - {None}
+            assumed = resolved.carried if len(subjects) > 1 else None
+        elif not earlier and is_followup(asked):
+            terms = sorted(content_terms(fold(asked)), key=len, reverse=True)
+            assumed = turns.referent(answer.sentence or "", terms) or (
+                answer.citations[0].story if answer.citations else None)
+        return replace(answer, assumed=assumed) if assumed else answer
+
+    def _which_story(self, shown: str, query: str) -> Answer:
+        """Authorship asked with no story named: the stories' bylines, and a
+        request to say which (rag.turns.Turn.WHICH_STORY); nothing is refused."""
+        from rag import turns
+
+        return Answer(question=shown, query=query, answerable=False, answer=None, sentence=None,
+                      citations=tuple(self.bylines()), kind="person", turn=turns.Turn.WHICH_STORY.value)
+
+    def bylines(self) -> list:
+        """Every story's byline (or, without one, its photo credit) as a Citation
+        at its place in the issue file, the name highlighted; issue order.
+        Stories that name no author are left out."""
+        from rag.types import Citation
+
+        out = []
+        for st in self.stories:
+            found = credits.find_credit(st, self._source_text(st.source), photo=False)
+            if not found:
+                continue
+            text, start, end, para = found
+            name = credits.credit_name(text.strip("()（）本报讯"))
+            at = text.rfind(name) if name else -1
+            out.append(Citation(len(out) + 1, st.title, para, text, 0.0, st.source, start, end,
+                                (at, at + len(name)) if at >= 0 else None))
+        return out
 
     def _answer(self, shown: str, resolved: Resolved, earlier: list[str]) -> Answer:
         s = self.settings
@@ -183,14 +239,47 @@ class Engine:
         return self.answerer.answer(Asked(shown, resolved.query, kind, resolved.followup), hits, nearest)
 
     def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
-        """Passages for a keyword or question, optionally within one issue or story."""
+        """Passages for staff look-ups, within one issue or story when asked.
+
+        Passages holding the query as typed come first, then those holding all
+        its words, then at least half of them (rag.keywords; within a group, more
+        occurrences first, then the retriever's order). When no passage holds
+        any and the query is in English, those BM25 finds by pinyin. Never
+        padded with passages that only resemble the query: a filter that
+        matches nothing gives nothing. Hit.score is the share of the query's
+        words the passage holds (1.0 for the whole phrase).
+        """
+        from rag.keywords import Keywords
+        from rag.text import is_latin
+
         q = clean(query, self.settings.max_question_chars)
 
         def keep(c: Chunk) -> bool:
             return (source is None or c.source == source) and (story is None or story in c.title)
 
-        return self.retriever.search(q, k=k, mode=self.settings.mode,
-                                     candidates=max(self.settings.candidates, 4 * k), keep=keep)
+        kept = [c for c in self.chunks if keep(c)]
+        if not kept:
+            return []
+        words = Keywords.of(q)
+        matched = [(c, m) for c in kept for m in [words.match(c.text)] if m is not None]
+        order: dict[int, int] = {}
+        if len(matched) > 1:  # the retriever's order breaks ties within a group
+            ranked = self.retriever.search(q, k=len(self.chunks), mode=self.settings.mode,
+                                           candidates=len(self.chunks), keep=keep)
+            order = {h.chunk.id: h.rank for h in ranked}
+        found = []
+        for c, m in matched:
+            share = 1.0 if m.tier == 0 else len(m.found) / max(m.of, 1)
+            found.append(((m.tier, -m.count, order.get(c.id, len(self.chunks) + 1), c.id), c, share))
+        if not found:
+            if not is_latin(q):
+                return []
+            # English letters cannot be found in Chinese text; pinyin names can (Heze -> 菏泽)
+            hits = self.retriever.search(q, k=k, mode="lexical", candidates=max(self.settings.candidates, 4 * k),
+                                         keep=keep)
+            return [Hit(h.chunk, round(h.lexical_coverage or 0.0, 3), h.rank) for h in hits]
+        found.sort(key=lambda x: x[0])
+        return [Hit(c, round(share, 3), r) for r, (_, c, share) in enumerate(found[:k], 1)]
 
     def describe(self) -> dict:
         issues: dict[str, dict] = {}
