@@ -1,12 +1,17 @@
 """Gradio web chat over the indexed newspaper issues.
 
 Takes Settings from the environment (rag.config.from_env: RAG_DATA_DIR,
-RAG_INDEX_DIR, ...; Gradio itself reads GRADIO_SERVER_NAME/PORT), opens the
-Engine once per process (building the index on first start, with progress on
-the console) and serves:
+RAG_INDEX_DIR, RAG_LOG_DIR, ...; Gradio itself reads GRADIO_SERVER_NAME/PORT),
+opens the Engine once per process (building the index on first start, with
+progress on the console) and serves:
   - a multi-turn chat: answer sentence with the short answer in bold, numbered
-    sources with the answer highlighted, the rewritten query for follow-ups;
-  - a staff search tab: top passages with issue/story filters and citation lines;
+    sources, the rewritten query for follow-ups, a help reply to small talk;
+    👍/👎 on every reply, stored with refusals in the feedback log (rag.feedback);
+    the copy button gives plain text (the sentence and a citation line);
+  - a staff search tab: passages holding the keyword first, issue/story filters,
+    one copy control per citation line;
+  - a staff tab of refused and 👎 questions, most frequent first, a count per
+    day, and a CSV export at /staff/unanswered.csv;
   - API endpoints /chat (reply HTML text), /ask (the `ask --json` object), /search.
 Handlers never let an exception reach the page: RagError becomes its message,
 anything else a generic apology, with the traceback logged on the console; a
@@ -17,6 +22,7 @@ and no server path reaches the page or an API response.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -24,18 +30,24 @@ import os
 import re
 import sys
 import uuid
-from pathlib import Path
+from collections import OrderedDict
+from datetime import date
 
-from rag import render
+from rag import feedback, page_js, render
 from rag.config import ROOT, Settings, from_env, offline_hub_default
 from rag.errors import RagError
+from rag.kinds import Refusal
 from rag.query import scrub
+from rag.turns import example_questions, lang_of
 
 log = logging.getLogger("newsrag.app")
 
 ALL = "全部"
 MAX_HISTORY = 6  # earlier questions passed to the engine; older turns rarely matter
 PLACEHOLDER = "输入问题，回车发送；可以接着追问"
+REPLIES_KEPT = 2000  # recent replies remembered for their 👍/👎 (a vote after a restart reads the reply itself)
+EXPORT_PATH = "/staff/unanswered.csv"
+REPLY_RE = re.compile(r'data-reply="([0-9a-f]{6,32})"')
 SORRY = "抱歉，处理这个问题时出了点问题，请换个问法再试一次。"
 BUSY = "服务器繁忙，请稍后再试。Server busy, please try again in a few seconds."
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a long chat resends its replies' HTML; 2 MB is hundreds of turns
@@ -115,21 +127,31 @@ def parse_history(history) -> list[str]:
 
 
 class Handlers:
-    """The app's callbacks, bound to one engine; kept apart from Gradio for tests."""
+    """The app's callbacks, bound to one engine; kept apart from Gradio for tests.
 
-    def __init__(self, engine, settings: Settings):
+    `log` (a rag.feedback.FeedbackLog, or None: nothing recorded) receives the
+    refusals and the 👍/👎; `examples` are the questions the help reply offers.
+    """
+
+    def __init__(self, engine, settings: Settings, log=None, examples=()):
         self.engine = engine
         self.settings = settings
+        self.log = log
+        self.examples = list(examples)
+        self.replies: OrderedDict[str, object] = OrderedDict()  # reply id -> rag.feedback.Record
 
     def check(self, question: str, noun: str = "问题") -> str | None:
-        """A friendly message if the question cannot be asked, else None."""
+        """A friendly message (in the asker's language) if the question cannot be asked, else None."""
         if question is not None and not isinstance(question, str):
             return f"{noun}应是一段文字。"
         q = (question or "").strip()
         if not q:
             return f"请输入一个{noun}。"
-        if len(q) > self.settings.max_question_chars:
-            return f"{noun}太长了（{len(q)} 字），请控制在 {self.settings.max_question_chars} 字以内。"
+        n, cap = len(q), self.settings.max_question_chars
+        if n > cap:
+            if noun == "问题" and lang_of(q) == "en":
+                return f"The question is too long ({n} characters); please keep it within {cap}."
+            return f"{noun}太长了（{n} 字），请控制在 {cap} 字以内。"
         return None
 
     def chat(self, message, history) -> str:
@@ -141,7 +163,8 @@ class Handlers:
                 return render.render_notice(problem)
             earlier = user_questions(history, self.settings.max_question_chars)
             answer = self.engine.ask(message.strip(), earlier)
-            return render.render_answer(answer, anchor="c" + uuid.uuid4().hex[:8])
+            reply = self._remember(answer)
+            return render.render_answer(answer, anchor="c" + reply[:8], examples=self.examples, reply=reply)
         except RagError as e:
             log.warning("chat: %s", e)
             return render.render_notice(no_paths(e))
@@ -158,7 +181,9 @@ class Handlers:
                 _rejected("ask", problem, question)
                 raise gr.Error(problem, print_exception=False)
             earlier = user_questions(parse_history(history), self.settings.max_question_chars)
-            return self.engine.ask(question.strip(), earlier).to_json()
+            answer = self.engine.ask(question.strip(), earlier)
+            self._remember(answer)
+            return answer.to_json()
         except gr.Error:
             raise
         except RagError as e:
@@ -167,6 +192,61 @@ class Handlers:
         except Exception:
             log.exception("ask failed for %r", question)
             raise gr.Error(SORRY, print_exception=False) from None
+
+    # ------------------------------------------------------------ feedback
+
+    def _remember(self, answer) -> str:
+        """A new reply id; the reply kept for its votes, and logged when refused."""
+        reply = uuid.uuid4().hex[:12]
+        if self.log is None:
+            return reply
+        rec = feedback.record_of(answer)
+        self.replies[reply] = rec
+        while len(self.replies) > REPLIES_KEPT:
+            self.replies.popitem(last=False)
+        if not answer.answerable and not answer.turn and answer.refusal not in (None, Refusal.BAD_QUESTION):
+            self._write(reply, "refused", rec)
+        return reply
+
+    def _write(self, reply: str, rating: str | None, rec=None) -> None:
+        try:
+            if rating is None:
+                self.log.withdraw(reply)
+            else:
+                self.log.record(reply, rating, rec)
+        except Exception:  # the answer matters more than its log line
+            log.exception("feedback log: could not write a %s", rating or "withdrawal")
+
+    def vote(self, history, index, value, liked) -> None:
+        """👍 (liked True), 👎 (False) or taken back ("") on a reply: stored with what
+        the reply said. After a restart the reply is read back from the message."""
+        if self.log is None:
+            return
+        try:
+            raw = _text(value)
+            found = REPLY_RE.search(raw)
+            rec = self.replies.get(found.group(1)) if found else None
+            if rec is None:
+                rec = feedback.record_from_message(history, index, raw)
+            reply = found.group(1) if found else hashlib.sha1((rec.question + raw).encode("utf-8", "replace")).hexdigest()[:12]
+        except Exception:
+            log.exception("feedback: unreadable vote")
+            return
+        if liked is True or liked is False:
+            self._write(reply, "up" if liked else "down", rec)
+        elif liked in ("", None):
+            self._write(reply, None)
+
+    def unanswered_html(self) -> str:
+        if self.log is None:
+            return render.render_notice("没有开启记录（未设置日志文件夹）。")
+        try:
+            return render.render_unanswered(self.log.unanswered(limit=200), self.log.per_day(30))
+        except Exception:
+            log.exception("feedback log: could not read")
+            return render.render_notice(SORRY)
+
+    # ------------------------------------------------------------ staff search
 
     def search(self, query: str, issue: str = ALL, story: str = ALL) -> tuple[str, str]:
         try:
@@ -177,19 +257,23 @@ class Handlers:
             query = scrub(query)  # it is echoed on the page: no lone surrogates or bidi marks
             # the filters are compared with indexed names (an unknown one matches nothing);
             # nothing is ever read or opened by them
-            issue = issue if isinstance(issue, str) else ALL
-            story = story if isinstance(story, str) else ALL
-            hits = self.engine.search(
-                query.strip(), k=10, source=None if issue in (None, "", ALL) else issue,
-                story=None if story in (None, "", ALL) else story,
-            )
-            return render.render_hits(hits, query), "\n".join(render.hit_line(h) for h in hits)
+            issue = issue if isinstance(issue, str) and issue not in ("", ALL) else None
+            story = story if isinstance(story, str) and story not in ("", ALL) else None
+            hits = self.engine.search(query.strip(), k=20, source=issue, story=story)
+            html_ = render.render_hits(hits, query.strip(), filtered=bool(issue or story))
+            return html_, "\n".join(render.hit_line(h) for h in hits)
         except RagError as e:
             log.warning("search: %s", e)
             return render.render_notice(no_paths(e)), ""
         except Exception:
             log.exception("search failed for %r", query)
             return render.render_notice(SORRY), ""
+
+    def search_again(self, query: str, issue: str = ALL, story: str = ALL) -> tuple[str, str]:
+        """A filter changed: search again, unless nothing was typed yet."""
+        if not isinstance(query, str) or not query.strip():
+            return "", ""
+        return self.search(query, issue, story)
 
     def story_choices(self, issue: str = ALL) -> list[str]:
         titles = [s.title for s in self.engine.stories if issue in (None, "", ALL) or s.source == issue]
@@ -199,38 +283,23 @@ class Handlers:
         return [ALL] + sorted({s.source for s in self.engine.stories})
 
 
-def examples_for(engine, path: Path = ROOT / "eval" / "questions.jsonl",
-                 kinds=("date", "person", "amount", "english"), tries: int = 3) -> list[str]:
-    """Clickable examples: per kind, the first eval question about an indexed story
-    that the engine answers (at most `tries` asked per kind, at startup).
-
-    Taken from the eval set rather than written here, so they follow the data:
-    an index of other issues gets no examples rather than wrong ones.
-    """
-    titles = [s.title for s in engine.stories]
-    candidates: dict[str, list[str]] = {k: [] for k in kinds}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        kind, story = row.get("kind"), row.get("story")
-        if kind in candidates and row.get("answers") and not row.get("history") \
-                and story and any(story in t for t in titles):
-            candidates[kind].append(row["q"])
+def examples_for(engine, limit: int = 4, tries: int = 10) -> list[str]:
+    """Questions to offer (clickable, and in the help reply): built from the
+    indexed stories (rag.turns.example_questions), kept when the engine
+    answers them from the story they came from (at most `tries` asked, at startup).
+    An index of other issues gets its own examples, or none rather than wrong ones."""
     picked = []
-    for kind in kinds:
-        for q in candidates[kind][:tries]:
-            try:
-                if engine.ask(q).answerable:
-                    picked.append(q)
-                    break
-            except Exception:  # an example is a nicety; never block startup on it
-                log.exception("example %r failed", q)
+    for ex in example_questions(engine.stories)[:tries]:
+        try:
+            a = engine.ask(ex.question)
+        except Exception:  # an example is a nicety; never block startup on it
+            log.exception("example %r failed", ex.question)
+            continue
+        if a.answerable and a.answer_shown and a.answer and a.citations and a.citations[0].story == ex.story \
+                and (ex.answer is None or ex.answer in a.answer):
+            picked.append(ex.question)
+        if len(picked) >= limit:
+            break
     return picked
 
 
@@ -255,6 +324,12 @@ def chat_interface_class(gr):
     """
 
     class EscapingChatInterface(gr.ChatInterface):
+        def _append_message_to_history(self, message, history, role="user"):
+            # an empty message shows no empty bubble (the page does not send one either)
+            if role == "user" and not _text(message).strip() and not (isinstance(message, dict) and message.get("files")):
+                return list(history or [])
+            return super()._append_message_to_history(message, history, role)
+
         def _message_as_message_dict(self, message, role):
             if role == "user":
                 message = [escape_user_text(m) for m in message] if isinstance(message, list) \
@@ -272,11 +347,14 @@ def page_info(engine) -> dict:
     return info
 
 
-def build_demo(engine, settings: Settings):
+def build_demo(engine, settings: Settings, log_=None):
+    """The page. `log_` is the feedback log (rag.feedback.FeedbackLog) or None: no
+    votes or refusals recorded, and the staff tab says so."""
     _gradio_env()
     import gradio as gr
 
-    h = Handlers(engine, settings)
+    examples = examples_for(engine)
+    h = Handlers(engine, settings, log=log_, examples=examples)
     info = page_info(engine)
     with gr.Blocks(title="报纸问答", analytics_enabled=False) as demo:
         gr.HTML(
@@ -287,44 +365,91 @@ def build_demo(engine, settings: Settings):
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 chatbot = gr.Chatbot(
-                    height=560, latex_delimiters=[], buttons=["copy"], show_label=False, render_markdown=False,
-                    placeholder="<b>问一个关于这些报纸的问题</b><br>例如：某个项目投资多少、在哪一天、谁出席了会议。",
-                    feedback_options=None,
+                    # tall enough for several turns; a phone keeps room for the keyboard
+                    height="max(420px, calc(100vh - 290px))", latex_delimiters=[], buttons=["copy"],
+                    show_label=False, render_markdown=False, elem_id="chat",
+                    placeholder="<b>问一个关于这些报纸的问题</b><br>例如：某个项目投资多少、在哪一天、谁写的报道。"
+                                "<br>Questions in English work too.",
+                    feedback_options=("Like", "Dislike"),
                 )
+                # no max_length: the box would cut a pasted question silently; the
+                # counter below says what is left, and the page does not send an
+                # empty or too long question (the server refuses them too)
                 textbox = gr.Textbox(
-                    placeholder=PLACEHOLDER, max_length=settings.max_question_chars,
-                    show_label=False, submit_btn="发送", stop_btn=False, lines=1, max_lines=4,
+                    placeholder=PLACEHOLDER, show_label=False, submit_btn="发送", stop_btn=False, lines=1,
+                    max_lines=4, elem_id="ask-box",
                 )
                 ci = chat_interface_class(gr)(
                     fn=h.chat, chatbot=chatbot, textbox=textbox, api_name="chat",
-                    examples=examples_for(engine) or None, run_examples_on_click=True,
+                    examples=examples or None, run_examples_on_click=True,
                     fill_height=False, api_description="Ask one question; returns the reply as HTML text.",
                 )
+                gr.HTML(f'<div id="ask-count" aria-live="polite">最多 {settings.max_question_chars} 字</div>')
                 # ChatInterface blanks the placeholder on submit and never puts it back.
                 ci.chatbot.change(lambda: gr.Textbox(placeholder=PLACEHOLDER), None, textbox,
                                   api_visibility="private", queue=False)
+
+                def vote(history, data):
+                    h.vote(history, data.index, data.value, data.liked)
+
+                vote.__annotations__ = {"data": gr.LikeData}  # how Gradio knows to pass the event's data
+                ci.chatbot.like(vote, [ci.chatbot], None, api_visibility="private", queue=False)
                 clear = gr.Button("清空对话", variant="secondary", size="sm", elem_id="clear-chat")
                 clear.click(lambda: ([], [], []), None, [ci.chatbot, ci.chatbot_state, ci.chatbot_value],
                             api_visibility="private", queue=False)
             with gr.Tab("检索（编辑用）", id="search"):
                 with gr.Row():
-                    query = gr.Textbox(label="关键词或问题", placeholder="例如：投资", scale=3,
-                                       max_length=settings.max_question_chars)
+                    query = gr.Textbox(label="关键词或问题", placeholder="例如：5G", scale=3, min_width=200)
                     # a value not in the list reaches Handlers.search and matches nothing
                     # (Gradio's own check would print a traceback per request)
-                    issue = gr.Dropdown(h.issue_choices(), value=ALL, label="期次", scale=1, allow_custom_value=True)
-                    story = gr.Dropdown(h.story_choices(), value=ALL, label="报道", scale=2, allow_custom_value=True)
+                    issue = gr.Dropdown(h.issue_choices(), value=ALL, label="期次", scale=1, allow_custom_value=True,
+                                        min_width=140)
+                    story = gr.Dropdown(h.story_choices(), value=ALL, label="报道", scale=2, allow_custom_value=True,
+                                        min_width=180)
                 go = gr.Button("检索", variant="primary")
-                results = gr.HTML()
-                lines = gr.Textbox(label="引用（可复制）", lines=4, buttons=["copy"], interactive=False,
-                                   elem_id="cite-lines")
-                issue.change(lambda i: gr.Dropdown(choices=h.story_choices(i), value=ALL), issue, story,
-                             api_visibility="private", queue=False)
+                results = gr.HTML(elem_id="search-results")
+                with gr.Accordion("全部引用（可复制）", open=False):
+                    lines = gr.Textbox(show_label=False, lines=4, buttons=["copy"], interactive=False,
+                                       elem_id="cite-lines")
                 go.click(h.search, [query, issue, story], [results, lines], api_name="search")
                 query.submit(h.search, [query, issue, story], [results, lines], api_visibility="private")
+                # a filter the user changes searches again (.input: not when the page sets it)
+                issue.input(lambda i: gr.Dropdown(choices=h.story_choices(i), value=ALL), issue, story,
+                            api_visibility="private", queue=False
+                            ).then(h.search_again, [query, issue, story], [results, lines], api_visibility="private")
+                story.input(h.search_again, [query, issue, story], [results, lines], api_visibility="private")
+            with gr.Tab("未答问题（编辑用）", id="log") as log_tab:
+                gr.HTML('<p class="rag-count">没答上来的问题和被点 👎 的回答，问得最多的在前；只记问题、检索词、回答、'
+                        f'出处和时间。<a class="rag-export" href="{EXPORT_PATH.lstrip("/")}" download>导出 CSV</a></p>')
+                refresh = gr.Button("刷新", size="sm", elem_id="log-refresh")
+                log_html = gr.HTML(elem_id="log-list")
+                log_tab.select(h.unanswered_html, None, log_html, api_visibility="private", queue=False)
+                refresh.click(h.unanswered_html, None, log_html, api_visibility="private", queue=False)
         gr.api(h.ask, api_name="ask", api_description="(question, history) -> the `ask --json` object.")
     demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.rag_handlers = h  # for launch(): the CSV route and the page script
     return demo
+
+
+def export_route(h: Handlers):
+    """GET /staff/unanswered.csv: the staff list as CSV, served by the app itself
+    (a Gradio file link would put a server path on the page)."""
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    def export(request):
+        if h.log is None:
+            return Response("没有开启记录。No feedback log.", status_code=404, media_type="text/plain; charset=utf-8")
+        try:
+            body = h.log.csv_text().encode("utf-8")
+        except Exception:
+            log.exception("feedback log: could not export")
+            return Response(SORRY, status_code=500, media_type="text/plain; charset=utf-8")
+        name = f"unanswered-{date.today().isoformat()}.csv"
+        return Response(body, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+    return Route(EXPORT_PATH, export, methods=["GET"])
 
 
 class Guard:
@@ -393,8 +518,11 @@ def launch(demo, **kwargs):
     # FastAPI(middleware=[...]) unpacks each entry as (class, args, kwargs), which is
     # what starlette's Middleware iterates as; a plain tuple spares importing it
     guard = (Guard, (), {"max_bytes": MAX_BODY_BYTES})
+    h = getattr(demo, "rag_handlers", None)
+    routes = [export_route(h)] if h is not None else []
+    head = page_js.script(h.settings.max_question_chars if h is not None else 500)
     opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
-                app_kwargs={"middleware": [guard]})
+                head=head, app_kwargs={"middleware": [guard], "routes": routes})
     opts.update(kwargs)
     return demo.launch(**opts)
 
@@ -418,9 +546,21 @@ def main() -> int:
     except RagError as e:
         print(f"Error: {e}", file=sys.stderr)
         return 1
-    demo = build_demo(engine, settings)
+    feedback = open_log(settings)
+    demo = build_demo(engine, settings, feedback)
     launch(demo)
     return 0
+
+
+def open_log(settings: Settings):
+    """The feedback log, or None (with one console line) when its folder cannot be used."""
+    from rag.feedback import FeedbackLog
+
+    try:
+        return FeedbackLog(settings.log_dir)
+    except RagError as e:
+        print(f"Warning: feedback is not recorded: {e}", file=sys.stderr, flush=True)
+        return None
 
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ class Engine:
         words the passage holds (1.0 for the whole phrase).
         """
         from rag.keywords import Keywords
-        from rag.text import is_latin
+        from rag.text import is_latin, latin_terms
 
         q = clean(query, self.settings.max_question_chars)
 
@@ -272,7 +272,7 @@ class Engine:
             share = 1.0 if m.tier == 0 else len(m.found) / max(m.of, 1)
             found.append(((m.tier, -m.count, order.get(c.id, len(self.chunks) + 1), c.id), c, share))
         if not found:
-            if not is_latin(q):
+            if not is_latin(q) or not [t for t in latin_terms(q) if t.isalpha()]:
                 return []
             # English letters cannot be found in Chinese text; pinyin names can (Heze -> 菏泽)
             hits = self.retriever.search(q, k=k, mode="lexical", candidates=max(self.settings.candidates, 4 * k),

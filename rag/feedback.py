@@ -17,8 +17,10 @@ checked on open (a newer file is refused, not misread).
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
@@ -180,6 +182,54 @@ class FeedbackLog:
             w.writerow([_cell(u.question), u.times, u.refused, u.down, u.up, u.first, u.last, _cell(u.query),
                         _cell(u.answer), _cell("\n".join(u.citations))])
         return "\ufeff" + buf.getvalue()
+
+
+# ------------------------------------------------------------ what a reply said
+
+def record_of(answer):
+    """What the log keeps of a reply: the question, the query searched, the
+    answer as shown in plain text and the citation lines."""
+    from rag import render
+
+    lines = render.plain_answer(answer).splitlines()
+    said = [x for x in lines if not re.match(r"\[\d+\] ", x)]
+    return Record(answer.question, answer.query or answer.question, "\n".join(said),
+                  tuple(render.cite_line(c) for c in answer.citations))
+
+
+def record_from_message(history, index, raw: str):
+    """A reply's record read back from the chat itself (its plain-text copy and
+    the question before it), for a vote on a reply the server no longer keeps.
+    `history` is the chat's messages ({"role", "content"}), `index` the reply's."""
+    found = COPY_RE.search(raw)
+    plain = html.unescape(found.group(1)) if found else html.unescape(re.sub(r"<[^>]*>", " ", raw)).strip()
+    lines = plain.splitlines()
+    said = [x for x in lines if not re.match(r"\[\d+\] ", x)]
+    cites = tuple(re.sub(r"^\[\d+\] ", "", x) for x in lines if re.match(r"\[\d+\] ", x))
+    question = ""
+    msgs = history if isinstance(history, list) else []
+    stop = index if isinstance(index, int) and 0 <= index <= len(msgs) else len(msgs)
+    for m in reversed(msgs[:stop]):
+        if isinstance(m, dict) and m.get("role") == "user":
+            question = html.unescape(_text(m.get("content"))).strip()
+            break
+    query = re.search(r'class="rag-query">[^<：:]*[：:]\s*([^<]*)<', raw)
+    return Record(question[:2000], html.unescape(query.group(1)) if query else question[:2000], "\n".join(said)[:4000],
+                  cites[:20])
+
+
+COPY_RE = re.compile(r'data-copy="([^"]*)"')
+
+
+def _text(content) -> str:
+    """Text of a chat message's content: a string, or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "".join(_text(c) for c in content)
+    return ""
 
 
 def _cell(text: str) -> str:

@@ -1,15 +1,19 @@
 """HTML for the web chat: Answers, Hits and the index overview -> strings.
 
 Pure functions, no Gradio import. Every piece of text that comes from an issue
-or from a user goes through `esc` before it meets markup, so a story that says
-`<script>` shows the word instead of running it, in the browser and in the
-reply text that the API returns. Gradio's own sanitizer runs only in the
-browser and keeps `<img onerror=...>`'s cousins such as `<svg>`, so we never
-rely on it.
+or from a user goes through `esc` (or `attr`) before it meets markup, so a
+story that says `<script>` shows the word instead of running it, in the
+browser and in the reply text that the API returns. Gradio's own sanitizer
+runs only in the browser and keeps `<img onerror=...>`'s cousins such as
+`<svg>`, so we never rely on it. Only plain tags are written (div, p, b,
+mark, ol, li, span, code, details, summary, a to an anchor of the reply).
 
 A reply is one `<div>` with no blank lines: Markdown leaves an HTML block
 alone until the next blank line, so `*`, `_` or `#` in a story are not read
-as Markdown.
+as Markdown. Its `data-copy` attribute holds the reply as plain text (the
+sentence and a citation line), which the page's copy button copies instead
+of the HTML (rag.page_js), and `data-reply` a random id that ties a 👍/👎 to
+the reply. Labels and reasons are in the asker's language (rag.turns.lang_of).
 """
 
 from __future__ import annotations
@@ -17,11 +21,10 @@ from __future__ import annotations
 import html
 import re
 
+from rag.keywords import Keywords, Tier
 from rag.kinds import Refusal, refusal_text
+from rag.turns import EXAMPLES_LABEL, Turn, about, lang_of, opening
 from rag.types import Answer, Citation, Hit
-
-_ASCII_WORDS = re.compile(r"[A-Za-z]{2,}")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 def esc(text: object) -> str:
@@ -30,9 +33,15 @@ def esc(text: object) -> str:
     return re.sub(r"\s*[\r\n]+\s*", " ", s)
 
 
+def attr(text: object) -> str:
+    """Text for an attribute value in double quotes: escaped, line breaks kept as &#10;."""
+    s = html.escape("" if text is None else str(text), quote=True)
+    return s.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "&#10;")
+
+
 def is_english(question: str) -> bool:
     """Mostly Latin words and no Chinese: answer with English labels."""
-    return not _HAN.search(question or "") and bool(_ASCII_WORDS.search(question or ""))
+    return lang_of(question) == "en"
 
 
 LABELS = {
@@ -46,6 +55,7 @@ LABELS = {
         "no_passage": "没有找到相关段落。",
         "answer": "答案：",
         "more": "其他相关段落（{n}）",
+        "assumed": "按“{x}”理解；如果问的不是它，请说出名称再问。",
     },
     "en": {
         "searched": "Searched: ",
@@ -57,6 +67,7 @@ LABELS = {
         "no_passage": "No related passage found.",
         "answer": "Answer: ",
         "more": "More related passages ({n})",
+        "assumed": "Taken to be about “{x}”; if you meant something else, name it.",
     },
 }
 
@@ -71,8 +82,18 @@ def mark(text: str, span: tuple[int, int] | None, tag: str = "mark") -> str:
     return f"{esc(text[:i])}<{tag}>{esc(text[i:j])}</{tag}>{esc(text[j:])}"
 
 
+def mark_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """Escape `text` and <mark> each (start, end) of sorted, non-overlapping spans."""
+    out, at = [], 0
+    for i, j in spans:
+        if at <= i < j <= len(text):
+            out.append(f"{esc(text[at:i])}<mark>{esc(text[i:j])}</mark>")
+            at = j
+    return "".join(out) + esc(text[at:])
+
+
 def mark_all(text: str, needle: str) -> str:
-    """Escape `text` and <mark> every literal occurrence of `needle` (search keywords)."""
+    """Escape `text` and <mark> every literal occurrence of `needle`."""
     needle = (needle or "").strip()
     if not needle or needle not in text:
         return esc(text)
@@ -87,6 +108,10 @@ def citation_line(story: str, paragraph: int, source: str, start: int, end: int)
 def hit_line(h: Hit) -> str:
     ch = h.chunk
     return citation_line(ch.title, ch.paragraph, ch.source, ch.start, ch.end)
+
+
+def cite_line(c: Citation) -> str:
+    return citation_line(c.story, c.paragraph, c.source, c.start, c.end)
 
 
 def _supporting(answer: Answer) -> list[int]:
@@ -106,6 +131,14 @@ def _refs(ranks: list[int], anchor: str) -> str:
     return "".join(f'<a class="rag-ref" href="#{anchor}-{r}">[{r}]</a>' for r in ranks)
 
 
+def _as_typed(detail: str | None, question: str) -> str | None:
+    """The refusal's detail as the asker wrote it (gdp -> GDP): the answer stage folds case."""
+    if not detail:
+        return detail
+    at = question.lower().find(detail.lower())
+    return question[at:at + len(detail)] if at >= 0 else detail
+
+
 def render_sentence(sentence: str | None, short: str | None) -> str:
     """The supporting sentence with the short answer in bold (first occurrence)."""
     if not sentence:
@@ -117,24 +150,91 @@ def render_sentence(sentence: str | None, short: str | None) -> str:
     return esc(sentence)
 
 
-def render_citation(c: Citation, anchor: str, lab: dict, highlight: bool = True) -> str:
-    passage = mark(c.text, c.highlight if highlight else None)
+def render_citation(c: Citation, anchor: str, lab: dict, highlight: bool = True, passage: bool = True) -> str:
+    """One source: headline and paragraph, the passage (left out when it only
+    repeats the sentence above it), file and character offsets."""
+    text = mark(c.text, c.highlight if highlight else None)
+    body = f'<div class="rag-passage">{text}</div>' if passage else ""
     return (
         f'<li id="{anchor}-{c.rank}" class="rag-src">'
         f'<div class="rag-src-head"><span class="rag-num">[{c.rank}]</span> '
         f"《{esc(c.story)}》 {lab['para'].format(n=c.paragraph)}</div>"
-        f'<div class="rag-passage">{passage}</div>'
+        f"{body}"
         f'<div class="rag-meta">{esc(c.source)} · {lab["chars"]} {c.start}–{c.end}</div>'
         "</li>"
     )
 
 
-def render_answer(answer: Answer, anchor: str = "c") -> str:
-    """One chat reply: answer sentence, what was searched, numbered sources."""
-    lab = LABELS["en" if is_english(answer.question) else "zh"]
-    parts = ['<div class="rag-reply">']
+# ------------------------------------------------------------ plain text (what copy gives)
+
+def plain_answer(answer: Answer, examples=()) -> str:
+    """The reply as plain text: the sentence with its [n], then the citation
+    line of each source it cites; a refusal and its nearest sources; a turn's words."""
+    lang = lang_of(answer.question)
+    lab = LABELS[lang]
+    if answer.turn:
+        return "\n".join(_turn_lines(answer, lang, examples, lab))
+    lines = []
+    if answer.assumed:
+        lines.append(lab["assumed"].format(x=answer.assumed))
+    if answer.answerable:
+        ranks = _supporting(answer)
+        refs = "".join(f"[{r}]" for r in ranks)
+        short = answer.answer if answer.answer_shown else None
+        lines.append(f"{answer.sentence or short or ''}{refs}")
+        if answer.sentence and short and short not in answer.sentence:
+            lines.append(f"{lab['answer']}{short}")
+        cites = [c for c in answer.citations if c.rank in ranks]
+    else:
+        lines += _refusal_lines(answer, lang, lab)
+        cites = list(answer.citations)
+    lines += [f"[{c.rank}] {cite_line(c)}" for c in cites]
+    return "\n".join(lines)
+
+
+def _refusal_lines(answer: Answer, lang: str, lab: dict) -> list[str]:
+    if answer.refusal == Refusal.BAD_QUESTION:
+        return [answer.detail or answer.reason or ""]
+    lines = [lab["not_found"].format(q=answer.question)]
+    # a reason that only says "not found" again is left out
+    if answer.refusal not in (None, Refusal.NO_PASSAGE, Refusal.NOT_CONFIDENT, Refusal.NOT_COVERED):
+        lines.append(refusal_text(answer.refusal, _as_typed(answer.detail, answer.question), lang))
+    return lines
+
+
+def _turn_lines(answer: Answer, lang: str, examples, lab: dict) -> list[str]:
+    turn = Turn(answer.turn)
+    lines = [opening(turn, lang)]
+    if turn is Turn.WHICH_STORY:
+        return lines + [f"《{c.story}》：{c.text}（{cite_line(c)}）" for c in answer.citations]
+    if turn in (Turn.GREETING, Turn.IDENTITY, Turn.HELP):
+        lines.append(about(lang))
+    if examples and turn is not Turn.BYE:
+        lines.append(EXAMPLES_LABEL[lang == "en"] + " " + " / ".join(examples))
+    return lines
+
+
+# ------------------------------------------------------------ HTML replies
+
+def _open(answer: Answer, reply: str | None, examples=(), cls: str = "rag-reply") -> str:
+    rid = f' data-reply="{attr(reply)}"' if reply else ""
+    return f'<div class="{cls}"{rid} data-copy="{attr(plain_answer(answer, examples))}">'
+
+
+def render_answer(answer: Answer, anchor: str = "c", examples=(), reply: str | None = None) -> str:
+    """One chat reply: answer sentence, what was searched, numbered sources; or
+    the reply to small talk (with `examples`, questions to click) or to "which story?"."""
+    if answer.turn:
+        return render_turn(answer, anchor, examples, reply)
+    lang = lang_of(answer.question)
+    lab = LABELS[lang]
+    if answer.refusal == Refusal.BAD_QUESTION:  # not a question: say why, nothing else
+        return _open(answer, reply) + f'<p class="rag-notice">{esc(answer.detail or answer.reason)}</p></div>'
+    parts = [_open(answer, reply)]
     if answer.followup or (answer.query and answer.query.strip() != answer.question.strip()):
         parts.append(f'<div class="rag-query">{lab["searched"]}{esc(answer.query)}</div>')
+    if answer.assumed:
+        parts.append(f'<p class="rag-assumed">{esc(lab["assumed"].format(x=answer.assumed))}</p>')
     # the short answer is bold only when the answer stage is confident of it;
     # otherwise the supporting sentence speaks for itself
     short = answer.answer if answer.answer_shown else None
@@ -145,19 +245,20 @@ def render_answer(answer: Answer, anchor: str = "c") -> str:
             parts.append(f'<p class="rag-short">{lab["answer"]}<b>{esc(short)}</b></p>')
         title = lab["sources"]
     else:
-        parts.append(f'<p class="rag-refusal">{esc(lab["not_found"].format(q=answer.question))}</p>')
-        # a reason that only says "not found" again is left out
-        if answer.refusal not in (None, Refusal.NO_PASSAGE, Refusal.NOT_CONFIDENT, Refusal.NOT_COVERED):
-            lang = "en" if lab is LABELS["en"] else "zh"
-            parts.append(f'<p class="rag-reason">{esc(refusal_text(answer.refusal, answer.detail, lang))}</p>')
+        lines = _refusal_lines(answer, lang, lab)
+        parts.append(f'<p class="rag-refusal">{esc(lines[0])}</p>')
+        parts += [f'<p class="rag-reason">{esc(line)}</p>' for line in lines[1:]]
         title = lab["nearest"]
     if answer.citations:
         # Sources the sentence cites are shown; the other retrieved passages fold
-        # away so the answer stays on screen in a long conversation.
+        # away so the answer stays on screen in a long conversation. A source
+        # whose passage is the sentence itself is not printed a second time.
         cited = set(_supporting(answer)) if answer.answerable else {c.rank for c in answer.citations}
         shown = [c for c in answer.citations if c.rank in cited]
         more = [c for c in answer.citations if c.rank not in cited]
-        items = "".join(render_citation(c, anchor, lab, highlight=answer.answerable and answer.answer_shown) for c in shown)
+        same = _squash(answer.sentence or "") if answer.answerable else None
+        items = "".join(render_citation(c, anchor, lab, highlight=answer.answerable and answer.answer_shown,
+                                        passage=_squash(c.text) != same) for c in shown)
         parts.append(f'<div class="rag-sources-title">{title}</div><ol class="rag-sources">{items}</ol>')
         if more:
             items = "".join(render_citation(c, anchor, lab, highlight=False) for c in more)
@@ -169,31 +270,80 @@ def render_answer(answer: Answer, anchor: str = "c") -> str:
     return "".join(parts)
 
 
+def render_turn(answer: Answer, anchor: str = "c", examples=(), reply: str | None = None) -> str:
+    """Small talk: what the chat can do and questions to click; or, for an
+    authorship question naming no story, each story with its byline."""
+    lang = lang_of(answer.question)
+    lab = LABELS[lang]
+    turn = Turn(answer.turn)
+    parts = [_open(answer, reply, examples, "rag-reply rag-turn"), f'<p class="rag-opening">{esc(opening(turn, lang))}</p>']
+    if turn is Turn.WHICH_STORY:
+        items = "".join(
+            f'<li id="{anchor}-{c.rank}" class="rag-src"><div class="rag-src-head">《{esc(c.story)}》</div>'
+            f'<div class="rag-passage">{mark(c.text, c.highlight, tag="b")}</div>'
+            f'<div class="rag-meta">{esc(c.source)} · {lab["chars"]} {c.start}–{c.end}</div></li>'
+            for c in answer.citations)
+        parts.append(f'<ol class="rag-sources">{items}</ol>' if items else f'<p class="rag-reason">{lab["no_passage"]}</p>')
+    else:
+        if turn in (Turn.GREETING, Turn.IDENTITY, Turn.HELP):
+            parts.append(f'<p class="rag-about">{esc(about(lang))}</p>')
+        if examples and turn is not Turn.BYE:
+            items = "".join(f'<li><span class="rag-example" role="button" tabindex="0" data-ask="{attr(q)}">{esc(q)}</span></li>'
+                            for q in examples)
+            parts.append(f'<div class="rag-sources-title">{EXAMPLES_LABEL[lang == "en"]}</div>'
+                         f'<ul class="rag-examples">{items}</ul>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def render_notice(message: str) -> str:
     """A friendly message in place of an answer (bad input, errors)."""
     return f'<div class="rag-reply"><p class="rag-notice">{esc(message)}</p></div>'
 
 
-def render_hits(hits: list[Hit], query: str) -> str:
-    """Search tab results: passage, where it is, and a citation line to copy."""
+# ------------------------------------------------------------ staff search
+
+def match_label(h: Hit, words: Keywords) -> str:
+    """How the passage holds the keywords, in words a person reads."""
+    m = words.match(h.chunk.text)
+    if m is None:
+        return "拼音相符"
+    if m.tier == Tier.PHRASE:
+        return f"含“{m.found[0]}” {m.count} 处"
+    if m.tier == Tier.ALL:
+        return f"含全部 {m.of} 个词"
+    return f"含 {len(m.found)}/{m.of} 个词"
+
+
+def render_hits(hits: list[Hit], query: str, filtered: bool = False) -> str:
+    """Search tab results: passage with the keywords marked, how it matches, and
+    its citation line with a copy control of its own."""
     if not hits:
-        return f'<div class="rag-hits"><p class="rag-notice">没有找到与“{esc(query)}”相关的段落。</p></div>'
+        where = "所选期次或报道中" if filtered else "这几期报纸中"
+        return f'<div class="rag-hits"><p class="rag-notice">{where}没有含“{esc(query)}”的段落。</p></div>'
+    words = Keywords.of(query)
     rows = []
     for h in hits:
         ch = h.chunk
+        line = hit_line(h)
         rows.append(
             '<li class="rag-hit">'
-            f'<div class="rag-src-head"><span class="rag-num">{h.rank}.</span> 《{esc(ch.title)}》 第{ch.paragraph}段'
-            f'<span class="rag-score">相关度 {h.score:.3f}</span></div>'
-            f'<div class="rag-passage">{mark_all(ch.text, query)}</div>'
-            f'<div class="rag-meta"><code>{esc(hit_line(h))}</code></div>'
+            f'<div class="rag-src-head"><span class="rag-num">{h.rank}.</span> '
+            f'<span class="rag-title">《{esc(ch.title)}》 第{ch.paragraph}段</span>'
+            f'<span class="rag-match">{esc(match_label(h, words))}</span></div>'
+            f'<div class="rag-passage">{mark_spans(ch.text, words.spans(ch.text))}</div>'
+            f'<div class="rag-cite"><code>{esc(line)}</code>'
+            f'<span class="rag-copy" role="button" tabindex="0" title="复制这条引用" data-copy="{attr(line)}">复制</span></div>'
             "</li>"
         )
-    return f'<div class="rag-hits"><ol class="rag-sources">{"".join(rows)}</ol></div>'
+    return (f'<div class="rag-hits"><p class="rag-count">{len(hits)} 段，含检索词的排在前面</p>'
+            f'<ol class="rag-sources">{"".join(rows)}</ol></div>')
 
+
+# ------------------------------------------------------------ overview and staff log
 
 def render_overview(info: dict) -> str:
-    """What is indexed: issues, stories, dates, from Engine.describe()."""
+    """What is indexed: issues, stories, dates, from Engine.describe(); the list folds away."""
     issues = info.get("issues") or []
     rows = []
     for it in issues:
@@ -207,22 +357,51 @@ def render_overview(info: dict) -> str:
     )
     for name, why in info.get("skipped") or []:
         rows.append(f"<li><code>{esc(name)}</code>：未能读取（{esc(why)}）</li>")
-    return f'<div class="rag-overview"><p>{head}</p><ul>{"".join(rows)}</ul></div>'
+    return f'<details class="rag-overview"><summary>{head}</summary><ul>{"".join(rows)}</ul></details>'
 
 
 def _count(x: object) -> object:
     return len(x) if isinstance(x, (list, tuple)) else (x if x is not None else 0)
 
 
+def render_unanswered(rows, days) -> str:
+    """The staff tab: refused and 👎 questions, most frequent first, and a count per day.
+    `rows` are rag.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples."""
+    if not rows:
+        table = '<p class="rag-notice">还没有未答或被点 👎 的问题。</p>'
+    else:
+        items = "".join(
+            "<li class=\"rag-hit\">"
+            f'<div class="rag-src-head"><span class="rag-title">{esc(u.question)}</span>'
+            f'<span class="rag-match">{u.times} 次（未答 {u.refused}，👎 {u.down}）</span></div>'
+            f'<div class="rag-passage">{esc(u.answer)}</div>'
+            f'<div class="rag-meta">检索：{esc(u.query)} · 最近 {esc(u.last.replace("T", " ")[:16])} UTC</div>'
+            "</li>" for u in rows)
+        table = f'<ol class="rag-sources rag-unanswered">{items}</ol>'
+    if days:
+        peak = max(max(r, n) for _, r, n, _ in days) or 1
+        bars = "".join(
+            f'<li><span class="rag-day">{esc(d)}</span>'
+            f'<span class="rag-bar rag-bar-refused" style="width:{round(100 * r / peak)}%"></span>'
+            f'<span class="rag-bar rag-bar-down" style="width:{round(100 * n / peak)}%"></span>'
+            f'<span class="rag-day-count">未答 {r} · 👎 {n} · 👍 {u}</span></li>' for d, r, n, u in days)
+        per_day = f'<div class="rag-sources-title">每天（UTC）</div><ul class="rag-days">{bars}</ul>'
+    else:
+        per_day = ""
+    return f'<div class="rag-log">{table}{per_day}</div>'
+
+
 # Page styles, passed to launch(css=...) (Gradio 6 moved css from Blocks to launch).
 CSS = """
 .rag-header h1 { margin: 0 0 .2em 0; font-size: 1.6em; }
 .rag-header p { margin: 0; color: var(--body-text-color-subdued); }
-.rag-overview { font-size: .9em; color: var(--body-text-color-subdued); margin-top: .4em; }
+details.rag-overview { font-size: .9em; color: var(--body-text-color-subdued); margin-top: .3em; }
+details.rag-overview summary { cursor: pointer; }
 .rag-overview ul { margin: .2em 0 0 1.2em; padding: 0; }
 .rag-reply p { margin: .3em 0; }
+.rag-reply, .rag-hits, .rag-log { overflow-wrap: anywhere; }
 .rag-sentence { font-size: 1.05em; line-height: 1.7; }
-.rag-query { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .3em; }
+.rag-query, .rag-assumed { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .3em; }
 .rag-refusal { font-weight: 600; }
 .rag-reason, .rag-notice { color: var(--body-text-color-subdued); }
 .rag-ref { color: var(--color-accent, #6366f1) !important; text-decoration: none; font-size: .85em; margin-left: .15em; }
@@ -230,13 +409,38 @@ CSS = """
 ol.rag-sources { list-style: none; margin: .3em 0 0 0 !important; padding: 0 !important; }
 li.rag-src, li.rag-hit { margin: .4em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent-soft, #c7d2fe);
   background: var(--background-fill-secondary); border-radius: 4px; font-size: .9em; }
-.rag-src-head { font-weight: 600; }
+.rag-src-head { font-weight: 600; display: flex; flex-wrap: wrap; gap: .2em .6em; align-items: baseline; }
 .rag-num { color: var(--color-accent, #6366f1); }
 .rag-passage { margin: .25em 0; line-height: 1.65; }
 .rag-passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
 .rag-meta { font-size: .8em; color: var(--body-text-color-subdued); }
-.rag-score { float: right; font-weight: normal; font-size: .8em; color: var(--body-text-color-subdued); }
+.rag-match { font-weight: normal; font-size: .8em; color: var(--body-text-color-subdued); margin-left: auto; }
 details.rag-more { margin-top: .3em; }
 details.rag-more summary { cursor: pointer; font-size: .85em; color: var(--body-text-color-subdued); }
+ul.rag-examples { margin: .3em 0 0 1.1em; padding: 0; }
+.rag-example, .rag-copy { cursor: pointer; color: var(--color-accent, #6366f1); }
+.rag-example:hover, .rag-copy:hover { text-decoration: underline; }
+.rag-cite { display: flex; flex-wrap: wrap; gap: .3em .8em; align-items: center; font-size: .8em; }
+.rag-cite code { white-space: normal; }
+.rag-copy { border: 1px solid currentColor; border-radius: 4px; padding: 0 .45em; font-size: .95em; user-select: none; }
+.rag-count { font-size: .85em; color: var(--body-text-color-subdued); margin: 0 0 .3em 0; }
+#ask-count { font-size: .8em; color: var(--body-text-color-subdued); text-align: right; padding: 0 .4em; min-height: 1.3em; }
+#ask-count.over { color: #b91c1c; font-weight: 600; }
+ul.rag-days { list-style: none; margin: .3em 0; padding: 0; font-size: .85em; }
+ul.rag-days li { display: flex; flex-wrap: wrap; align-items: center; gap: .2em .5em; margin: .15em 0; }
+.rag-day { min-width: 6.5em; }
+.rag-bar { display: inline-block; height: .7em; min-width: 2px; max-width: 30%; border-radius: 2px; }
+.rag-bar-refused { background: #f59e0b; }
+.rag-bar-down { background: #ef4444; }
+.rag-day-count { color: var(--body-text-color-subdued); }
+a.rag-export { display: inline-block; padding: .3em .9em; border-radius: 6px; border: 1px solid var(--border-color-primary);
+  text-decoration: none; }
 #clear-chat { max-width: 10em; }
+/* the chat's empty-state text, centred on narrow screens too */
+.placeholder-content, .placeholder { text-align: center; margin-left: auto; margin-right: auto; }
+@media (max-width: 480px) {
+  .rag-header h1 { font-size: 1.3em; }
+  li.rag-src, li.rag-hit { padding: .4em .5em; }
+  .rag-match { margin-left: 0; }
+}
 """

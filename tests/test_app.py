@@ -5,6 +5,7 @@ engine, the real issue and a made-up issue holding markup (slow)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -100,13 +101,15 @@ def free_port() -> int:
 
 
 class Server:
-    """`python app.py` in a subprocess; its console goes to a log file."""
+    """`python app.py` in a subprocess; its console goes to a log file, its
+    feedback log to `log_dir` (beside the console log unless given)."""
 
-    def __init__(self, data_dir: Path, index_dir: Path, log: Path):
+    def __init__(self, data_dir: Path, index_dir: Path, log: Path, log_dir: Path | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
-        env = dict(os.environ, RAG_DATA_DIR=str(data_dir), RAG_INDEX_DIR=str(index_dir),
+        self.dirs = (data_dir, index_dir, log_dir or log.parent / "feedback")
+        env = dict(os.environ, RAG_DATA_DIR=str(data_dir), RAG_INDEX_DIR=str(index_dir), RAG_LOG_DIR=str(self.dirs[2]),
                    GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(self.port), PYTHONUNBUFFERED="1")
         self.started = time.monotonic()
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
@@ -130,6 +133,14 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def restart(server: Server) -> Server:
+    """Stop the server and start a new one on the same issues, index and feedback log."""
+    server.stop()
+    again = Server(*server.dirs[:2], server.log.with_name(server.log.stem + "-again.log"), server.dirs[2])
+    again.startup_s = again.wait()
+    return again
 
 
 def start_server(tmp: Path) -> Server:
@@ -171,8 +182,14 @@ def test_chat_round_trip_answers_with_citation(client):
     print(f"/chat took {time.monotonic() - t:.2f} s")
     assert "300亿元" in reply
     assert "<b>300亿元</b>" in reply  # bold inside its sentence
-    assert "heze-kaifaqu-2021-06.txt" in reply and "<mark>" in reply
+    assert "heze-kaifaqu-2021-06.txt" in reply
     assert "Traceback" not in reply
+    # the copy: the sentence and its citation line, as plain text
+    import html as html_
+
+    copy = html_.unescape(re.search(r'data-copy="([^"]*)"', reply).group(1))
+    assert "300亿元" in copy and "<" not in copy
+    assert re.search(r"\[1\] 《[^》]+》第\d+段，heze-kaifaqu-2021-06\.txt \[\d+–\d+\]", copy), copy
 
 
 @pytest.mark.slow
@@ -225,30 +242,31 @@ def test_search_endpoint_filters_by_issue_and_gives_citation_lines(client):
     assert "<img" not in html and "&lt;img" in html
 
 
-def test_examples_come_from_eval_questions_about_indexed_stories_that_are_answered(tmp_path):
-    from rag.types import Story
+def test_examples_come_from_the_stories_and_are_kept_when_answered_from_them():
+    from dataclasses import replace
 
-    qs = tmp_path / "q.jsonl"
-    qs.write_text("\n".join([
-        '{"q": "Q1?", "kind": "date", "story": "招聘会", "answers": ["3月12日"]}',
-        '{"q": "Q2?", "kind": "date", "story": "招聘会", "answers": ["3月12日"]}',
-        '{"q": "Q3?", "kind": "person", "story": "别的报道", "answers": ["王明"]}',
-        '{"q": "Q4?", "kind": "amount", "story": "招聘会", "answers": ["3500个"], "history": ["x"]}',
-        '{"q": "Q5?", "kind": "amount", "story": "招聘会", "answers": ["3500个"]}',
-        "not json",
-    ]), encoding="utf-8")
+    from rag.types import Citation, Paragraph, Story
+
+    text = "4月8日，城东污水处理厂二期工程正式投产，总投资2.6亿元。"
+    story = Story(source="t.txt", index=0, headline="城东污水处理厂二期投产", byline="通讯员 陈晨",
+                  paragraphs=(Paragraph(text, 0, len(text)),))
 
     class Eng(StandIn):
-        stories = [Story(source="t.txt", index=0, headline="南湖新区举行春季招聘会")]
+        stories = [story]
 
         def ask(self, question, history=()):
             ans = super().ask(question, history)
-            from dataclasses import replace
-            return replace(ans, answerable=question != "Q1?")
+            cite = Citation(1, story.title, 1, text, 1.0, "t.txt", 0, len(text))
+            right = "2.6亿元" if "投资" in question else "陈晨"
+            return replace(ans, answerable=True, answer=right, answer_shown=True, citations=(cite,))
 
-    eng = Eng()
-    assert app.examples_for(eng, qs) == ["Q2?", "Q5?"]
-    assert app.examples_for(eng, tmp_path / "missing.jsonl") == []
+    assert app.examples_for(Eng()) == ["城东污水处理厂二期工程总投资多少？", "《城东污水处理厂二期投产》这篇报道是谁写的？"]
+
+    class Wrong(Eng):
+        def ask(self, question, history=()):
+            return replace(super().ask(question, history), answer="3亿元")  # not what the story says
+
+    assert app.examples_for(Wrong()) == ["《城东污水处理厂二期投产》这篇报道是谁写的？"]
 
 
 @pytest.mark.slow
@@ -283,3 +301,146 @@ def test_missing_data_folder_is_a_one_line_error_not_a_traceback(tmp_path):
     assert run.returncode == 1
     assert "Error: " in run.stderr and str(tmp_path / "nowhere") in run.stderr
     assert "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------- fast: feedback, input, search
+
+
+@pytest.fixture
+def feedback_log(tmp_path):
+    from rag.feedback import FeedbackLog
+
+    return FeedbackLog(tmp_path / "log")
+
+
+def _refusing(question, history=()):
+    from rag.kinds import Refusal
+    from rag.types import Citation
+
+    cite = Citation(1, "城东污水处理厂二期投产", 1, "总投资2.6亿元。", 0.5, "tiny-issue.txt", 10, 18)
+    return Answer(question=question, query=question, answerable=False, answer=None, sentence=None,
+                  citations=(cite,), refusal=Refusal.NO_ANSWER)
+
+
+def test_refusals_are_logged_and_votes_stored_with_the_reply(feedback_log):
+    eng = StandIn()
+    eng.ask = lambda q, h=(): (eng.calls.append(q), _refusing(q))[1]
+    h = app.Handlers(eng, Settings(), log=feedback_log)
+    reply = h.chat("菏泽开发区的足球队拿了几次冠军？", [])
+    assert feedback_log.count("refused") == 1
+    history = [{"role": "user", "content": "菏泽开发区的足球队拿了几次冠军？"}, {"role": "assistant", "content": reply}]
+    h.vote(history, 1, [reply], False)
+    [row] = feedback_log.unanswered()
+    assert (row.question, row.times, row.refused, row.down) == ("菏泽开发区的足球队拿了几次冠军？", 1, 1, 1)
+    assert row.citations == ("《城东污水处理厂二期投产》第1段，tiny-issue.txt [10–18]",)
+    h.vote(history, 1, [reply], "")  # taken back: the refusal stays
+    assert feedback_log.count("down") == 0 and feedback_log.count("refused") == 1
+
+
+def test_a_vote_after_a_restart_reads_the_reply_back_from_the_chat(feedback_log):
+    from dataclasses import replace
+
+    from rag.types import Citation
+
+    cite = Citation(1, "现代医药港", 2, "计划投资300亿元。", 0.5, "h.txt", 5, 14)
+    answer = Answer(question="投资多少？", query="现代医药港投资多少？", answerable=True, answer="300亿元",
+                    sentence="计划投资300亿元。", citations=(cite,), answer_shown=True, followup=True)
+    eng = StandIn()
+    eng.ask = lambda q, h=(): replace(answer, question=q)
+    reply = app.Handlers(eng, Settings(), log=feedback_log).chat("投资多少？", ["现代医药港在哪？"])
+    fresh = app.Handlers(eng, Settings(), log=feedback_log)  # a new process: nothing remembered
+    history = [{"role": "user", "content": "现代医药港在哪？"}, {"role": "assistant", "content": "…"},
+               {"role": "user", "content": "投资多少？"}, {"role": "assistant", "content": reply}]
+    fresh.vote(history, 3, [reply], False)
+    [row] = feedback_log.unanswered()
+    assert row.question == "投资多少？" and row.query == "现代医药港投资多少？"
+    assert row.answer == "计划投资300亿元。[1]" and row.citations == ("《现代医药港》第2段，h.txt [5–14]",)
+    fresh.vote(history, 3, [reply], True)  # a changed vote replaces the first
+    assert (feedback_log.count("down"), feedback_log.count("up")) == (0, 1)
+
+
+def test_without_a_log_nothing_is_recorded_and_votes_are_ignored():
+    h = app.Handlers(StandIn(), Settings())
+    reply = h.chat("问题", [])
+    h.vote([], 1, [reply], False)  # no error
+    assert "没有开启记录" in h.unanswered_html()
+
+
+def test_too_long_is_said_in_the_askers_language():
+    h = app.Handlers(StandIn(), Settings(max_question_chars=10))
+    assert "too long (12 characters)" in h.chat("What is it??", [])
+    assert "太长" in h.chat("问" * 11, [])
+
+
+def test_changing_a_filter_searches_again_only_when_something_was_typed():
+    class Eng(StandIn):
+        def search(self, query, k=10, source=None, story=None):
+            self.calls.append((query, source, story))
+            return []
+
+    eng = Eng()
+    h = app.Handlers(eng, Settings())
+    assert h.search_again("", "a.txt", app.ALL) == ("", "")
+    html, lines = h.search_again("5G", app.ALL, "某报道")
+    assert eng.calls == [("5G", None, "某报道")] and "所选期次或报道中没有含“5G”的段落" in html and lines == ""
+
+
+def test_empty_message_adds_no_bubble(tiny_data, tmp_path):
+    import gradio as gr
+
+    from conftest import FakeEmbedder
+    from rag.engine import Engine
+
+    engine = Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "index", answerer="rules"),
+                         progress=lambda *a: None, embedder=FakeEmbedder())
+    demo = app.build_demo(engine, engine.settings)
+    ci = next(f.fn.__self__ for f in demo.fns.values() if isinstance(getattr(f.fn, "__self__", None), gr.ChatInterface))
+    assert ci._append_message_to_history("   ", [], "user") == []
+    assert ci._append_message_to_history("问题", [], "user")[0]["content"] == "问题"
+    assert any(b.feedback_options == ("Like", "Dislike") for b in demo.blocks.values() if isinstance(b, gr.Chatbot))
+
+
+# ---------------------------------------------------------------- slow: API fields of turns
+
+
+@pytest.mark.slow
+def test_ask_json_says_what_a_turn_is(client):
+    hello = client.predict("你好", '["现代医药港计划投资多少？"]', api_name="/ask")
+    assert hello["turn"] == "greeting" and hello["query"] == "" and hello["citations"] == []
+    which = client.predict("这篇报道是谁写的？", "", api_name="/ask")
+    assert which["turn"] == "which_story" and len(which["citations"]) >= 3
+    assert all({"story", "text", "source", "start", "end"} <= set(c) for c in which["citations"])
+    guess = client.predict("那它占地多大？", "", api_name="/ask")
+    assert guess["answerable"] and guess["assumed"], guess  # the empty chat's "it" is named
+    plain = client.predict("现代医药港计划投资多少？", "", api_name="/ask")
+    assert "turn" not in plain and "assumed" not in plain
+
+
+@pytest.mark.slow
+def test_english_question_gets_english_words(client):
+    reply = client.predict("How much is the Modern Medicine Port going to invest?", api_name="/chat")
+    assert ("Sources" in reply or "Nearest passages" in reply) and "来源" not in reply
+    first = client.predict("How much is the Modern Medicine Port going to invest?", "", api_name="/ask")
+    print("English question:", first["answerable"], first["answer"], first["refusal"])
+    hello = client.predict("hello", api_name="/chat")
+    assert "I answer questions about these newspaper issues" in hello
+
+
+@pytest.mark.slow
+def test_search_endpoint_puts_the_keyword_first_and_filters_strictly(client):
+    html, lines = client.predict("5G", "全部", "全部", api_name="/search")
+    assert "<mark>5G</mark>" in html.split("</li>")[0]  # the first passage holds 5G
+    html, lines = client.predict("5G", "全部", "秸秆禁烧在行动", api_name="/search")
+    assert lines == "" and "没有含“5G”的段落" in html
+
+
+@pytest.mark.slow
+def test_csv_export_route(server, client):
+    import httpx
+
+    client.predict("菏泽开发区的足球队去年拿了几次冠军？", api_name="/chat")  # refused: logged
+    r = httpx.get(server.url.rstrip("/") + app.EXPORT_PATH, timeout=60)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    text = r.content.decode("utf-8-sig")
+    assert text.startswith("question,times,refused") and "足球队" in text
