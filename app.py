@@ -419,7 +419,7 @@ def build_demo(engine, settings: Settings, log_=None):
                             ).then(h.search_again, [query, issue, story], [results, lines], api_visibility="private")
                 story.input(h.search_again, [query, issue, story], [results, lines], api_visibility="private")
             with gr.Tab("未答问题（编辑用）", id="log") as log_tab:
-                gr.HTML('<p class="rag-count">没答上来的问题和被点 👎 的回答，问得最多的在前；只记问题、检索词、回答、'
+                gr.HTML('<p class="rag-count">没答上来的问题和被点“踩”的回答，问得最多的在前；只记问题、检索词、回答、'
                         f'出处和时间。<a class="rag-export" href="{EXPORT_PATH.lstrip("/")}" download>导出 CSV</a></p>')
                 refresh = gr.Button("刷新", size="sm", elem_id="log-refresh")
                 log_html = gr.HTML(elem_id="log-list")

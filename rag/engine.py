@@ -179,7 +179,11 @@ class Engine:
             forced = resolve(asked, earlier, self.corpus, force=True)
             if forced.followup:
                 retry = self._answer(shown, forced, earlier)
-                if retry.answerable:
+                # kept only when it speaks of what the question names: a question that
+                # stands alone (足球队拿了几次冠军？) is not answered about the earlier subject
+                own = [t for t in content_terms(fold(asked)) if len(t) >= 2]
+                said = fold((retry.sentence or "") + "".join(c.text for c in retry.citations[:1]))
+                if retry.answerable and 2 * sum(t in said for t in own) >= len(own):
                     answer, resolved = retry, forced
         if not answer.answerable and credits.asks_credit(fold(q)) and turns.names_no_story(q):
             return self._which_story(shown, q)  # the conversation did not say which story either

@@ -32,14 +32,18 @@ SCRIPT = r"""
       .map((d) => d.getAttribute('data-copy') || d.textContent.trim());
     return parts.length ? parts.join('\n\n') : null;
   };
-  const inUserMessage = () => {
-    const a = document.activeElement;
-    return !!(a && a.closest && a.closest('.message.user, [data-testid="user"], .user-row'));
+  // what was last pressed: a copy button in the chat copies a message
+  let pressed = null;
+  document.addEventListener('pointerdown', (e) => { pressed = e.target; }, true);
+  const fromChat = () => {
+    const a = pressed || document.activeElement;
+    return !!(a && a.closest && a.closest('#chat'));
   };
   const asText = (text) => {
     const reply = replyText(text);
     if (reply !== null) return reply;
-    if (inUserMessage()) return parse(text).documentElement.textContent;  // user bubbles hold escaped text
+    // a chat message that is not a reply is a user's: escaped text, shown as typed
+    if (fromChat() && text.indexOf('<') < 0) return parse(text).documentElement.textContent;
     return text;
   };
   if (navigator.clipboard && navigator.clipboard.writeText) {

@@ -303,13 +303,13 @@ def render_notice(message: str) -> str:
 
 # ------------------------------------------------------------ staff search
 
-def match_label(h: Hit, words: Keywords) -> str:
+def match_label(h: Hit, words: Keywords, query: str = "") -> str:
     """How the passage holds the keywords, in words a person reads."""
     m = words.match(h.chunk.text)
     if m is None:
         return "拼音相符"
     if m.tier == Tier.PHRASE:
-        return f"含“{m.found[0]}” {m.count} 处"
+        return f"含“{query.strip() or m.found[0]}” {m.count} 处"
     if m.tier == Tier.ALL:
         return f"含全部 {m.of} 个词"
     return f"含 {len(m.found)}/{m.of} 个词"
@@ -330,7 +330,7 @@ def render_hits(hits: list[Hit], query: str, filtered: bool = False) -> str:
             '<li class="rag-hit">'
             f'<div class="rag-src-head"><span class="rag-num">{h.rank}.</span> '
             f'<span class="rag-title">《{esc(ch.title)}》 第{ch.paragraph}段</span>'
-            f'<span class="rag-match">{esc(match_label(h, words))}</span></div>'
+            f'<span class="rag-match">{esc(match_label(h, words, query))}</span></div>'
             f'<div class="rag-passage">{mark_spans(ch.text, words.spans(ch.text))}</div>'
             f'<div class="rag-cite"><code>{esc(line)}</code>'
             f'<span class="rag-copy" role="button" tabindex="0" title="复制这条引用" data-copy="{attr(line)}">复制</span></div>'
@@ -366,14 +366,15 @@ def _count(x: object) -> object:
 
 def render_unanswered(rows, days) -> str:
     """The staff tab: refused and 👎 questions, most frequent first, and a count per day.
-    `rows` are rag.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples."""
+    `rows` are rag.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples. Votes are
+    named 踩/赞 as on the chat's buttons (an emoji is a box without an emoji font)."""
     if not rows:
-        table = '<p class="rag-notice">还没有未答或被点 👎 的问题。</p>'
+        table = '<p class="rag-notice">还没有未答或被踩的问题。</p>'
     else:
         items = "".join(
             "<li class=\"rag-hit\">"
             f'<div class="rag-src-head"><span class="rag-title">{esc(u.question)}</span>'
-            f'<span class="rag-match">{u.times} 次（未答 {u.refused}，👎 {u.down}）</span></div>'
+            f'<span class="rag-match">{u.times} 次（未答 {u.refused}，踩 {u.down}）</span></div>'
             f'<div class="rag-passage">{esc(u.answer)}</div>'
             f'<div class="rag-meta">检索：{esc(u.query)} · 最近 {esc(u.last.replace("T", " ")[:16])} UTC</div>'
             "</li>" for u in rows)
@@ -384,7 +385,7 @@ def render_unanswered(rows, days) -> str:
             f'<li><span class="rag-day">{esc(d)}</span>'
             f'<span class="rag-bar rag-bar-refused" style="width:{round(100 * r / peak)}%"></span>'
             f'<span class="rag-bar rag-bar-down" style="width:{round(100 * n / peak)}%"></span>'
-            f'<span class="rag-day-count">未答 {r} · 👎 {n} · 👍 {u}</span></li>' for d, r, n, u in days)
+            f'<span class="rag-day-count">未答 {r} · 踩 {n} · 赞 {u}</span></li>' for d, r, n, u in days)
         per_day = f'<div class="rag-sources-title">每天（UTC）</div><ul class="rag-days">{bars}</ul>'
     else:
         per_day = ""

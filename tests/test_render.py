@@ -300,7 +300,7 @@ def test_search_results_mark_the_words_say_how_they_match_and_copy_one_line_each
     html = render.render_hits(hits, "5G")
     _no_raw_markup(html)
     assert "接入<mark>5G</mark>网络，<mark>5G</mark>基站。" in html
-    assert "含“5g” 2 处" in html and "含“5g” 1 处" in html  # a count a person can read, not a fused score
+    assert "含“5G” 2 处" in html and "含“5G” 1 处" in html  # a count a person can read, not a fused score
     assert "相关度" not in html
     copies = [a["data-copy"] for a in attrs(html) if a.get("class") == "rag-copy"]
     assert copies == [render.hit_line(h) for h in hits]
@@ -316,6 +316,6 @@ def test_unanswered_list_is_escaped_with_counts_and_days():
                        "GDP", "这几期报纸没有提到“GDP”。", ())]
     html = render.render_unanswered(rows, [("2026-11-02", 2, 1, 0)])
     _no_raw_markup(html)
-    assert "&lt;img src=x&gt;GDP？" in html and "3 次（未答 2，👎 1）" in html and "2026-11-02 09:30" in html
-    assert "未答 2 · 👎 1 · 👍 0" in html
+    assert "&lt;img src=x&gt;GDP？" in html and "3 次（未答 2，踩 1）" in html and "2026-11-02 09:30" in html
+    assert "未答 2 · 踩 1 · 赞 0" in html
     assert "还没有" in render.render_unanswered([], [])
