@@ -9,10 +9,12 @@ rag/knowledge/decisions.json:
   questions whose gold answer was among the passages read;
 - `answerable`: a logistic model of "the issues hold the answer" from the
   question's Evidence (with the picked candidate), fitted on those questions
-  (1) and on questions asked without their article (0); `refuse_below` is set
-  so that TARGET_REFUSAL of the unanswerable development questions are refused;
+  (1) and on questions asked without their article (0); `refuse_below` is the
+  threshold of best balanced accuracy (refused unanswerable + answered answerable);
 - `show_above`: the lowest pick probability at which the shown (bold) answers'
   precision on the answered development questions reaches TARGET_PRECISION.
+Every development set weighs the same in the models and the thresholds, so the
+two made-up newspaper issues count as much as the 819 DRCD questions.
 Both with the data, counts and figures they came from. Seeded and deterministic
 (Newton's method on a convex loss; no random start).
 """
@@ -33,22 +35,23 @@ from eval.questions import load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 FIT_SETS = ("drcd-fit", "drcd-fit-absent", "heldout", "heldout2")
-TARGET_REFUSAL = 0.92  # the goal is >= 0.90 of unanswerable questions refused; a margin for new data
 TARGET_PRECISION = 0.92  # the goal is >= 0.90 of bold answers right
 L2 = 1.0
 
 
-def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iters: int = 50) -> tuple[np.ndarray, float]:
-    """Weights and bias of an L2-regularised logistic regression (Newton's method)."""
+def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iters: int = 50,
+                 weight: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised, optionally row-weighted logistic regression (Newton's method)."""
     n, d = x.shape
+    sw = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     xb = np.hstack([x, np.ones((n, 1))])
     w = np.zeros(d + 1)
     reg = np.full(d + 1, l2)
     reg[-1] = 0.0  # the bias is not shrunk
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -50, 50)))
-        grad = xb.T @ (p - y) + reg * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg + 1e-9)
+        grad = xb.T @ (sw * (p - y)) + reg * w
+        hess = (xb * (sw * p * (1 - p))[:, None]).T @ xb + np.diag(reg + 1e-9)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.abs(step).max() < 1e-8:
@@ -56,12 +59,24 @@ def logistic_fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iters: int = 50) 
     return w[:-1], float(w[-1])
 
 
-def fit_model(rows: list[dict], label: str, features: list[str]) -> dict:
+def set_weights(rows: list[dict]) -> np.ndarray:
+    """Row weights giving each development set the same total weight (mean 1).
+
+    DRCD holds twenty times the questions of a made-up issue; unweighted, the
+    models learn encyclopedia articles and the newspaper issues barely count.
+    """
+    sizes: dict[str, int] = {}
+    for r in rows:
+        sizes[r["set"]] = sizes.get(r["set"], 0) + 1
+    return np.array([len(rows) / (len(sizes) * sizes[r["set"]]) for r in rows])
+
+
+def fit_model(rows: list[dict], label: str, features: list[str], by_set: bool = False) -> dict:
     x = np.array([[r["x"][f] for f in features] for r in rows], dtype=np.float64)
     y = np.array([float(r[label]) for r in rows])
     mean, scale = x.mean(0), x.std(0)
     scale[scale < 1e-9] = 1.0
-    w, b = logistic_fit((x - mean) / scale, y)
+    w, b = logistic_fit((x - mean) / scale, y, weight=set_weights(rows) if by_set else None)
     return {"weights": {f: round(float(v), 6) for f, v in zip(features, w)}, "bias": round(b, 6),
             "mean": {f: float(m) for f, m in zip(features, mean)}, "scale": {f: float(s) for f, s in zip(features, scale)}}
 
@@ -111,30 +126,45 @@ def choose_picks(rows: list[dict], pick: dict) -> None:
         r["x"] = dict(r["x"], pick=r["p_pick"], typed=f["typed"], untyped=f["untyped"])
 
 
+def _share(rows: list[dict], good) -> float:
+    return sum(1 for r in rows if good(r)) / len(rows) if rows else 0.0
+
+
 def thresholds_for(rows: list[dict], answerable: dict) -> tuple[dict, dict]:
-    """Thresholds meeting the targets on the development rows, and the figures they give there."""
+    """Thresholds from the development rows and the figures they give there.
+
+    refuse_below maximises balanced accuracy (refusal recall on the unanswerable
+    rows plus the answered share of the answerable rows): the two goals (>= 0.90
+    refused, <= 5% false refusals) cannot both be met on these sets, so neither is
+    bought at any price of the other. show_above is the lowest pick probability
+    at which the bold answers reach TARGET_PRECISION.
+    """
     for r in rows:
         r["p_answer"] = _apply(answerable, r["x"])
-    unanswerable = sorted(r["p_answer"] for r in rows if not r["answerable"])
-    # refuse below the TARGET_REFUSAL quantile of the unanswerable questions' scores
-    k = min(len(unanswerable) - 1, int(np.ceil(TARGET_REFUSAL * len(unanswerable))) - 1)
-    refuse_below = float(unanswerable[k]) + 1e-9 if unanswerable else 0.0
-    answered = [r for r in rows if r["answerable"] and r["p_answer"] >= refuse_below]
+    ans = [r for r in rows if r["answerable"]]
+    unans = [r for r in rows if not r["answerable"]]
+    best = None
+    for t in sorted({r["p_answer"] for r in rows}):
+        j = _share(unans, lambda r: r["p_answer"] < t) + _share(ans, lambda r: r["p_answer"] >= t)
+        if best is None or j > best[0] + 1e-12:
+            best = (j, t)
+    refuse_below = best[1] if best else 0.0
+    answered = [r for r in ans if r["p_answer"] >= refuse_below]
     show_above = 1.0
     for t in sorted({r["p_pick"] for r in answered}):
-        shown = [r for r in answered if r["p_pick"] >= t]
-        if sum(r["right"] for r in shown) / len(shown) >= TARGET_PRECISION:
+        if _share([r for r in answered if r["p_pick"] >= t], lambda r: r["right"]) >= TARGET_PRECISION:
             show_above = t
             break
     shown = [r for r in answered if r["p_pick"] >= show_above]
-    ans = [r for r in rows if r["answerable"]]
     figures = {
-        "refusal_recall": round(sum(r["p_answer"] < refuse_below for r in rows if not r["answerable"])
-                                / max(1, len(unanswerable)), 4),
-        "false_refusal_rate": round(sum(r["p_answer"] < refuse_below for r in ans) / max(1, len(ans)), 4),
-        "short_right": round(sum(r["right"] for r in answered) / max(1, len(ans)), 4),
-        "shown_share": round(len(shown) / max(1, len(ans)), 4),
-        "shown_precision": round(sum(r["right"] for r in shown) / max(1, len(shown)), 4),
+        "refusal_recall": round(_share(unans, lambda r: r["p_answer"] < refuse_below), 4),
+        "false_refusal_rate": round(_share(ans, lambda r: r["p_answer"] < refuse_below), 4),
+        "short_right": round(_share(ans, lambda r: r["right"] and r["p_answer"] >= refuse_below), 4),
+        "shown_share": round(_share(ans, lambda r: r["p_answer"] >= refuse_below and r["p_pick"] >= show_above), 4),
+        "shown_precision": round(_share(shown, lambda r: r["right"]), 4),
+        "by_set": {n: {"refused": round(_share([r for r in rows if r["set"] == n],
+                                                  lambda r: r["p_answer"] < refuse_below), 4)}
+                   for n in sorted({r["set"] for r in rows})},
     }
     return {"refuse_below": round(refuse_below, 6), "show_above": round(float(show_above), 6)}, figures
 
@@ -160,12 +190,12 @@ def main(argv=None) -> int:
         if args.rows:
             args.rows.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     # pick: every candidate of the answerable questions whose answer was among the passages read
-    cands = [{"x": f, "right": metrics.is_short_answer(text, r["answers"])}
+    cands = [{"x": f, "right": metrics.is_short_answer(text, r["answers"]), "set": r["set"]}
              for r in rows if r["retrieved"] for text, f in r["pool"]]
     pick = fit_model(cands, "right", list(PICK_FEATURES))
     choose_picks(rows, pick)
     answerable = fit_model([r for r in rows if r["retrieved"] or not r["answerable"]], "answerable",
-                           list(EVIDENCE_FEATURES))
+                           list(EVIDENCE_FEATURES), by_set=True)
     thresholds, figures = thresholds_for(rows, answerable)
     counts = {n: {"questions read": sum(1 for r in rows if r["set"] == n),
                   "answerable": sum(1 for r in rows if r["set"] == n and r["answerable"])} for n in names}
@@ -176,7 +206,8 @@ def main(argv=None) -> int:
                          "same questions against an index without their articles; heldout, heldout2 = the "
                          "two older made-up issues. CMRC, DRCD group 0, the shipped set and the four beats "
                          "are never used here."},
-        "targets": {"refusal_recall": TARGET_REFUSAL, "shown_precision": TARGET_PRECISION},
+        "targets": {"refuse_below": "maximum balanced accuracy (the answerable model weighs each set the same)",
+                    "shown_precision": TARGET_PRECISION},
         "models": {"pick": pick, "answerable": answerable},
         "thresholds": thresholds,
         "figures_on_fit_data": figures,
