@@ -89,7 +89,7 @@ def bot_button(pg, label: str):
 def test_chat_answer_citation_and_followup(page):
     assert "已收录" in page.locator(".rag-overview").inner_text()
     first = ask(page, "现代医药港计划投资多少？")
-    assert "300亿元" in first.locator(".rag-sentence b").inner_text()
+    assert "计划投资300亿元" in first.locator(".rag-sentence").inner_text()  # in bold only when the stage is confident
     assert "heze-kaifaqu-2021-06.txt" in first.locator(".rag-meta").first.inner_text()
     ref = first.locator("a.rag-ref").first
     target = ref.get_attribute("href")
@@ -120,7 +120,7 @@ def test_hello_after_a_question_gives_the_help_reply_and_its_examples_ask(page):
     examples.first.click()
     page.wait_for_function(f"document.querySelectorAll('.message.bot .rag-reply').length > {before}", timeout=60_000)
     assert page.locator(".message.user").last.inner_text().strip() == question
-    assert page.locator(".message.bot .rag-reply").last.locator(".rag-sentence b").count() == 1  # answered
+    assert page.locator(".message.bot .rag-reply").last.locator(".rag-sentence").count() == 1  # answered, not refused
     shot(page, "help.png")
 
 
@@ -129,7 +129,7 @@ def test_english_question_gets_english_labels(page):
     text = reply.inner_text()
     assert "Sources" in text or "Nearest passages" in text
     assert not re.search(r"来源|最接近的段落|检索：|没有找到", text)
-    assert "300亿元" in reply.locator(".rag-sentence b").inner_text()
+    assert "300亿元" in reply.locator(".rag-sentence").inner_text()
     hello = ask(page, "hi")
     assert "I answer questions about these newspaper issues" in hello.inner_text()
     shot(page, "english.png")

@@ -679,7 +679,7 @@ def test_markdown_image_in_a_user_bubble_loads_nothing(server):
         assert "![x](http://127.0.0.1:9/evil.png)" in pg.locator(".message.user").last.inner_text()
         assert not [u for u in urls if "evil" in u]
         reply = ask(pg, "现代医药港计划投资多少？")
-        assert reply.locator("b").first.inner_text() == "300亿元"  # replies still render their HTML
+        assert "300亿元" in reply.locator("p.rag-sentence").inner_text()  # replies still render their HTML
         b.close()
 
 
