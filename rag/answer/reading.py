@@ -158,7 +158,8 @@ class ReaderAnswerer:
         if p_answer < self.decisions.refuse_below:
             return lib.refuse(asked, nearest or hits, Refusal.NOT_CONFIDENT, confidence=p_answer, evidence=ev)
         span = (chosen.start, chosen.end) if self.extract_short else None
-        shown = chosen.p >= self.decisions.show_above
+        # show_above 1.0 is the fit's "never": no precision on the development data was vouched for
+        shown = chosen.p >= self.decisions.show_above and self.decisions.show_above < 1.0
         return lib.answered(asked, chosen.sentence, span, hits, shown=shown, confidence=chosen.p, evidence=ev)
 
 
