@@ -62,3 +62,20 @@ def test_thresholds_bold_above_a_well_supported_precision(monkeypatch):
     t, fig = fit.thresholds_for(rows, IDENTITY)
     assert 0.4 < t["show_above"] <= 0.5  # every right pick bold, with a few wrong ones the bound allows
     assert fig["shown_precision"] >= 0.9
+
+
+def test_recorded_thresholds_sit_just_below_the_figures_and_are_read_back(tmp_path):
+    import json
+
+    from eval import record
+    from eval.run import check, load_thresholds
+
+    summary = {"n": 200, "sentence@1": 0.7049, "f1": 0.446, "traceable": 1.0, "refusal_recall": None,
+               "false_refusals": 38, "latency_p50_ms": 600.0}
+    (tmp_path / "sets.json").write_text(json.dumps({"cmrc": {"chosen": summary}}), encoding="utf-8")
+    assert record.main([str(tmp_path / "sets.json"), "--out", str(tmp_path / "t.json")]) == 0
+    t = load_thresholds(tmp_path / "t.json")["sets"]["cmrc"]
+    assert t["min"] == {"sentence@1": 0.68, "f1": 0.42, "traceable": 1.0}
+    assert t["max"] == {"false_refusals": 40}
+    assert check({"chosen": summary}, t) == []
+    assert check({"chosen": dict(summary, **{"sentence@1": 0.67})}, t)  # a real drop fails
