@@ -14,8 +14,8 @@ rag/knowledge/decisions.json:
 - `show_above`: the lowest pick probability at which the shown (bold) answers'
   precision on the answered development questions reaches TARGET_PRECISION at
   the lower end of its 95% interval.
-Every development set weighs the same in the models and the thresholds, so the
-two made-up newspaper issues count as much as the 819 DRCD questions.
+In the answerable model every development set weighs the same, so the two
+made-up newspaper issues count as much as the 819 DRCD questions.
 Both with the data, counts and figures they came from. Seeded and deterministic
 (Newton's method on a convex loss; no random start).
 """
