@@ -221,14 +221,20 @@ def test_check_passes_and_fails_on_thresholds(harness, capsys):
     assert run.main(args + [str(thresholds(tmp, min={"sentence@1": None}))], opener=opener) == 0  # null: unchecked
 
 
-def test_shipped_thresholds_file_is_valid_and_checks_chosen():
+def test_shipped_thresholds_file_is_valid_and_checks_every_reported_set():
+    from eval.sets import REPORTED
+
     t = run.load_thresholds(Path(run.HERE) / "thresholds.json")
-    assert t["config"] == "chosen"
-    perfect = {k: 1.0 for k in t["min"]} | {k: 0 for k in t["max"]}
-    weak = {k: 0.0 for k in t["min"]} | {k: 0 for k in t["max"]}
-    assert run.check({"chosen": perfect, "anchor": weak}, t) == []
-    # the shipped file does check something: a chosen configuration no better than the anchor fails
-    assert run.check({"chosen": weak, "anchor": weak}, t) != []
+    assert set(t["sets"]) == set(REPORTED)  # CI checks every set it runs
+    for name, per_set in t["sets"].items():
+        assert per_set["config"] == "chosen"
+        perfect = {k: 1.0 for k in per_set["min"]} | {k: 0 for k in per_set["max"]}
+        weak = {k: 0.0 for k in per_set["min"]} | {k: 10**6 for k in per_set["max"]}
+        assert run.check({"chosen": perfect}, per_set) == [], name
+        # the shipped file does check something: a chosen configuration that got worse fails
+        assert run.check({"chosen": weak}, per_set) != [], name
+        # and its recorded figures pass it
+        assert run.check({"chosen": per_set["recorded"]}, per_set) == [], name
 
 
 @pytest.mark.parametrize("parts, message", [
