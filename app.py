@@ -83,17 +83,6 @@ def console_progress(*args, **kwargs) -> None:
     print(f"[index] {text}", file=sys.stderr, flush=True)
 
 
-def _text(content) -> str:
-    """Text of a chat message's content: a string, or Gradio 6's list of parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "")
-    if isinstance(content, (list, tuple)):
-        return "".join(_text(c) for c in content)
-    return ""
-
-
 def user_questions(history, limit: int = 500) -> list[str]:
     """Earlier user questions, oldest first, from chat messages or a plain list of strings."""
     out = []
@@ -101,7 +90,7 @@ def user_questions(history, limit: int = 500) -> list[str]:
         if isinstance(m, str):
             q = m
         elif isinstance(m, dict) and m.get("role") == "user":
-            q = html.unescape(_text(m.get("content")))  # user bubbles hold escaped text
+            q = html.unescape(feedback.message_text(m.get("content")))  # user bubbles hold escaped text
         else:
             continue
         q = q.strip()
@@ -156,7 +145,7 @@ class Handlers:
 
     def chat(self, message, history) -> str:
         try:
-            message = _text(message)
+            message = feedback.message_text(message)
             problem = self.check(message)
             if problem:
                 _rejected("chat", problem, message)
@@ -223,7 +212,7 @@ class Handlers:
         if self.log is None:
             return
         try:
-            raw = _text(value)
+            raw = feedback.message_text(value)
             found = REPLY_RE.search(raw)
             rec = self.replies.get(found.group(1)) if found else None
             if rec is None:
@@ -326,7 +315,7 @@ def chat_interface_class(gr):
     class EscapingChatInterface(gr.ChatInterface):
         def _append_message_to_history(self, message, history, role="user"):
             # an empty message shows no empty bubble (the page does not send one either)
-            if role == "user" and not _text(message).strip() and not (isinstance(message, dict) and message.get("files")):
+            if role == "user" and not feedback.message_text(message).strip() and not (isinstance(message, dict) and message.get("files")):
                 return list(history or [])
             return super()._append_message_to_history(message, history, role)
 

@@ -211,7 +211,7 @@ def record_from_message(history, index, raw: str):
     stop = index if isinstance(index, int) and 0 <= index <= len(msgs) else len(msgs)
     for m in reversed(msgs[:stop]):
         if isinstance(m, dict) and m.get("role") == "user":
-            question = html.unescape(_text(m.get("content"))).strip()
+            question = html.unescape(message_text(m.get("content"))).strip()
             break
     query = re.search(r'class="rag-query">[^<：:]*[：:]\s*([^<]*)<', raw)
     return Record(question[:2000], html.unescape(query.group(1)) if query else question[:2000], "\n".join(said)[:4000],
@@ -221,14 +221,14 @@ def record_from_message(history, index, raw: str):
 COPY_RE = re.compile(r'data-copy="([^"]*)"')
 
 
-def _text(content) -> str:
-    """Text of a chat message's content: a string, or a list of parts."""
+def message_text(content) -> str:
+    """Text of a chat message's content: a string, or Gradio 6's list of parts (app.py reads turns with it too)."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
         return str(content.get("text") or "")
     if isinstance(content, (list, tuple)):
-        return "".join(_text(c) for c in content)
+        return "".join(message_text(c) for c in content)
     return ""
 
 
