@@ -415,7 +415,7 @@ def build_demo(engine, settings: Settings, log_=None):
                 log_tab.select(h.unanswered_html, None, log_html, api_visibility="private", queue=False)
                 refresh.click(h.unanswered_html, None, log_html, api_visibility="private", queue=False)
         gr.api(h.ask, api_name="ask", api_description="(question, history) -> the `ask --json` object.")
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.queue(default_concurrency_limit=2, max_size=settings.queue_size)
     demo.rag_handlers = h  # for launch(): the CSV route and the page script
     return demo
 
@@ -510,8 +510,12 @@ def launch(demo, **kwargs):
     h = getattr(demo, "rag_handlers", None)
     routes = [export_route(h)] if h is not None else []
     head = page_js.script(h.settings.max_question_chars if h is not None else 500)
+    # state_session_capacity: Gradio keeps every session's copy of the page's config
+    # (tens of kB), 10,000 sessions by default, and each API call is a session of
+    # its own, so memory grew with every request under load; the chat keeps no
+    # state on the server (history comes with each question), so 1,000 are plenty
     opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
-                head=head, app_kwargs={"middleware": [guard], "routes": routes})
+                head=head, app_kwargs={"middleware": [guard], "routes": routes}, state_session_capacity=1000)
     opts.update(kwargs)
     return demo.launch(**opts)
 
@@ -523,7 +527,29 @@ def open_engine(settings: Settings):
     return Engine.open(settings, progress=console_progress)
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas, before any worker thread starts.
+
+    glibc gives each new thread its own arena (up to 8 per core), and an arena
+    keeps the peak of what its thread once held. Gradio answers on a pool of up
+    to 40 threads and each reader pass holds tens of MB, so resident memory grew
+    by 16% within a minute of load (scripts/loadtest.py); with 2 arenas, 5%. A
+    no-op where mallopt is missing (not glibc). MALLOC_ARENA_MAX, when set, wins."""
+    import ctypes
+    import ctypes.util
+    import os
+
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
+
+
 def main() -> int:
+    limit_malloc_arenas()
     # Libraries log chatty INFO lines (faiss loader, model loading); keep ours only.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)

@@ -47,12 +47,21 @@ class Settings:
     max_issue_bytes: int = 5 * 1024 * 1024
     # the chat's feedback and unanswered-questions log (rag.feedback; env RAG_LOG_DIR)
     log_dir: Path = _CACHE / "log"
+    # The chat's queue (env RAG_QUEUE_SIZE): requests waiting beyond the 2 being
+    # answered; one more gets "busy, try again" at once rather than a long wait.
+    # Sized for a wait under 2 s at the 95th percentile: scripts/loadtest.py (50
+    # clients, 2 cores, reader stage, 2026-11-27) gave p95 3.5 s with 8 waiting,
+    # 2.3 s with 4, 1.8 s with 3 (2.0 s over 10 minutes); the server answered
+    # about 4.5 questions a second. More cores: about 2 s x that rate, minus 2.
+    queue_size: int = 3
 
     def __post_init__(self):
         if self.mode not in MODES:
             raise ValueError(f"mode ({self.mode}) must be one of {', '.join(MODES)}")
         if self.max_issue_bytes < 1:
             raise ValueError(f"max issue size ({self.max_issue_bytes} bytes) must be at least 1 byte")
+        if self.queue_size < 1:
+            raise ValueError(f"queue size ({self.queue_size}) must be at least 1")
         if self.answerer not in ANSWERERS:
             raise ValueError(f"answerer ({self.answerer}) must be one of {', '.join(ANSWERERS)}")
         if self.chunk_overlap >= self.chunk_size:
@@ -86,6 +95,11 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         s = s.with_(answerer=env["RAG_ANSWERER"])
     if env.get("RAG_LOG_DIR"):
         s = s.with_(log_dir=Path(env["RAG_LOG_DIR"]))
+    if env.get("RAG_QUEUE_SIZE"):
+        size = env["RAG_QUEUE_SIZE"].strip()
+        if not size.isdigit() or not 0 < int(size) <= 10_000:
+            raise RagError(f"RAG_QUEUE_SIZE ({env['RAG_QUEUE_SIZE']!r}) must be a whole number from 1 to 10000")
+        s = s.with_(queue_size=int(size))
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

@@ -62,6 +62,21 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def own_cpu_s() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 def call(client, base: str, api: str, data: list, timeout: float = 120) -> tuple[str, str]:
     """(outcome, detail) of one API call over Gradio's REST protocol."""
     import httpx
@@ -129,7 +144,8 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = work / "app.log"
-    env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(work / "index"), GRADIO_SERVER_NAME="127.0.0.1",
+    env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(work / "index"), RAG_LOG_DIR=str(work / "log"),
+               GRADIO_SERVER_NAME="127.0.0.1",
                GRADIO_SERVER_PORT=str(port), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
     if args.torch_threads:
         env["OMP_NUM_THREADS"] = str(args.torch_threads)
@@ -146,6 +162,7 @@ def main() -> int:
             for q in QUESTIONS:
                 call(c, base, "ask", [q, ""])
         mem_start = rss_mb(server.pid)
+        cpu_start, mine_start, wall_start = cpu_s(server.pid), own_cpu_s(), time.monotonic()
         print(f"loadtest: server up in {time.monotonic() - t0:.0f} s (pid {server.pid}), {mem_start:.0f} MB; "
               f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s, "
               f"OMP_NUM_THREADS {env.get('OMP_NUM_THREADS', 'unset')}")
@@ -179,6 +196,9 @@ def main() -> int:
         for t in threads:
             t.join()
         mem_end = rss_mb(server.pid)
+        wall = time.monotonic() - wall_start
+        print(f"cpu over the run ({wall:.0f} s, {os.cpu_count()} cores): server {cpu_s(server.pid) - cpu_start:.0f} s, "
+              f"these clients {own_cpu_s() - mine_start:.0f} s (they share the machine with the server)")
 
         outcomes = Counter(o for _, o, _, _ in results)
         served = sorted(s for _, o, _, s in results if o in ("ok", "rejected"))
@@ -202,7 +222,7 @@ def main() -> int:
         if busy:
             print(f"  busy reply: {busy[0]}")
 
-        # a burst that overfills the queue (2 running + 32 waiting), then one normal question
+        # a burst that overfills the queue (2 running + the queue, RAG_QUEUE_SIZE), then one normal question
         burst: list[tuple[str, str]] = []
 
         def one() -> None:

@@ -494,6 +494,21 @@ def test_a_ten_kilobyte_history_is_cut_before_any_work(tiny_data, tmp_path, monk
 
 # ------------------------------------------------------------ the web app
 
+def test_queue_size_comes_from_the_settings_and_bad_values_are_one_line_errors(tiny_data, tmp_path, monkeypatch):
+    import app
+    from rag.config import from_env
+
+    monkeypatch.setenv("RAG_QUEUE_SIZE", "5")
+    assert from_env().queue_size == 5
+    for bad in ("0", "-1", "many", "1e3", "99999"):
+        monkeypatch.setenv("RAG_QUEUE_SIZE", bad)
+        with pytest.raises(RagError, match="RAG_QUEUE_SIZE"):
+            from_env()
+    engine, _ = open_engine(tiny_data, tmp_path / "index")
+    demo = app.build_demo(engine, engine.settings.with_(queue_size=7))
+    assert demo._queue.max_size == 7
+
+
 def test_user_bubbles_are_escaped_text_and_markdown_is_off(tiny_data, tmp_path):
     import app
 
