@@ -30,7 +30,29 @@ def erf(x: np.ndarray) -> np.ndarray:
 
 
 def gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + erf(x * np.float32(0.7071067811865476)))
+    """0.5 x (1 + erf(x / sqrt 2)), the same operations as `erf` in the same order
+    (so the same bits), done in place: the [batch, length, 1536] temporaries of
+    the plain expression made GELU a fifth of the reader's time."""
+    a = x * np.float32(0.7071067811865476)
+    s = np.sign(a)
+    np.abs(a, out=a)
+    t = _P * a
+    t += 1.0
+    np.reciprocal(t, out=t)
+    e = np.multiply(a, a, out=a)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    y = _A[4] * t
+    for c in (_A[3], _A[2], _A[1], _A[0]):
+        y += c
+        y *= t
+    y *= e
+    np.subtract(1.0, y, out=y)
+    y *= s
+    y += 1.0
+    y *= x
+    y *= 0.5  # a power of two: exact, whatever the order
+    return y
 
 
 def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
