@@ -23,12 +23,21 @@ class BM25:
         self.tf = [Counter(d) for d in docs]
         self.len = np.array([len(d) for d in docs], dtype=np.float32)
         self.avglen = float(self.len.mean()) if self.n else 0.0
-        df = Counter(t for d in self.tf for t in d)
-        self.df = df
+        self.norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
+        # postings: term -> (the chunks holding it, how often), so that scoring a
+        # query touches only those chunks, not every chunk of the archive per term
+        ids: dict[str, list[int]] = {}
+        counts: dict[str, list[int]] = {}
+        for i, d in enumerate(self.tf):
+            for t, c in d.items():
+                ids.setdefault(t, []).append(i)
+                counts.setdefault(t, []).append(c)
+        self.postings = {t: (np.array(ids[t], dtype=np.int64), np.array(counts[t], dtype=np.float32)) for t in ids}
+        self.df = Counter({t: len(v) for t, v in ids.items()})
         # A term absent from the corpus gets the IDF of a term seen half a time:
         # rarer than anything indexed, so missing it costs the most coverage.
         self.unseen_idf = self._idf(0.5)
-        self.idf = {t: self._idf(c) for t, c in df.items()}
+        self.idf = {t: self._idf(c) for t, c in self.df.items()}
 
     def _idf(self, df: float) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
@@ -37,15 +46,15 @@ class BM25:
         return self.idf.get(term, self.unseen_idf)
 
     def scores(self, query: list[str]) -> np.ndarray:
+        """BM25 of every chunk (0 where no query term occurs). Per term only the
+        chunks of its postings are computed: a chunk without the term would add
+        exactly 0, so the figures are those of the full sum, bit for bit."""
         out = np.zeros(self.n, dtype=np.float32)
-        if not self.n:
-            return out
-        norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
         for term in sorted(set(query)):  # fixed order: float sums do not depend on the hash seed
-            if term not in self.idf:
+            if term not in self.postings:
                 continue
-            tf = np.array([d.get(term, 0) for d in self.tf], dtype=np.float32)
-            out += self.idf[term] * tf * (self.k1 + 1) / (tf + norm)
+            ids, tf = self.postings[term]
+            out[ids] += self.idf[term] * tf * (self.k1 + 1) / (tf + self.norm[ids])
         return out
 
     def weights(self, query: list[str]) -> dict[str, float]:

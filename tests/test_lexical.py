@@ -118,3 +118,21 @@ def test_empty_query_and_empty_corpus():
     assert not BM25(DOCS).scores([]).any()
     empty = BM25([])
     assert empty.scores(["apple"]).shape == (0,)
+
+
+def test_postings_give_the_full_sum_bit_for_bit():
+    """Scoring walks only the chunks holding a term; a chunk without it adds
+    exactly 0 in the textbook sum over every chunk, so the two agree to the bit."""
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(60)]
+    docs = [list(rng.choice(vocab, size=int(rng.integers(1, 30)))) for _ in range(300)] + [[]]
+    bm25 = BM25(docs)
+    norm = K1 * (1 - B + B * bm25.len / bm25.avglen)
+    for _ in range(50):
+        query = list(rng.choice(vocab + ["unseen"], size=int(rng.integers(1, 6))))
+        full = np.zeros(len(docs), dtype=np.float32)
+        for t in sorted(set(query)):
+            if t in bm25.idf:
+                tf = np.array([d.get(t, 0) for d in bm25.tf], dtype=np.float32)
+                full += bm25.idf[t] * tf * (K1 + 1) / (tf + norm)
+        assert np.array_equal(bm25.scores(query), full)
