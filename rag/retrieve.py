@@ -35,6 +35,16 @@ LEXICAL_MIN = 0.34
 STORY_BOOST = 1.0 / RRF_K  # as much as one extra first place
 
 
+def _mean_vector(index, block: int = 65536) -> np.ndarray:
+    """The mean of the passage vectors of a FAISS index (float64), read in blocks."""
+    total = np.zeros(index.d, dtype=np.float64)
+    if hasattr(index, "make_direct_map"):  # IVF: rows are read back through a map of ids to lists
+        index.make_direct_map()
+    for lo in range(0, index.ntotal, block):
+        total += index.reconstruct_n(lo, min(block, index.ntotal - lo)).sum(0, dtype=np.float64)
+    return total / max(index.ntotal, 1)
+
+
 @dataclass
 class Retriever:
     chunks: list[Chunk]
@@ -46,6 +56,7 @@ class Retriever:
 
     def __post_init__(self):
         self._recent: dict[str, np.ndarray] = {}
+        self._mean = _mean_vector(self.vectors) if self.chunks else None
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding. A question is searched, then its nearest passages
@@ -71,11 +82,12 @@ class Retriever:
         if not self.chunks:
             return [], 1.0
         q = self.query_vector(query)
-        # The flat index scores every passage anyway; all of them give the mean.
-        scores, ids = self.vectors.search(q, len(self.chunks))
+        scores, ids = self.vectors.search(q, min(n, len(self.chunks)))
         gap = DENSE_GAP_LATIN if is_latin(query) else self.dense_gap
-        gate = max(DENSE_FLOOR, float(scores[0].mean()) + gap)
-        return [(int(i), float(s)) for i, s in zip(ids[0][:n], scores[0][:n]) if i >= 0], gate
+        # the mean similarity over every passage is the similarity to the mean
+        # passage vector: one dot product, whatever the size of the archive
+        gate = max(DENSE_FLOOR, float(q[0].astype(np.float64) @ self._mean) + gap)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0], gate
 
     def query_terms(self, query: str) -> list[str]:
         """BM25 terms of a question; for English, its numbers and pinyin names,
