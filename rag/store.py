@@ -79,12 +79,14 @@ def story_from_json(d: dict) -> Story:
 
 # Exact (flat) search below this many passages, approximate (IVF) from it on.
 # scripts/bench_scale.py vectors (one core, 2026-11-27; synthetic vectors mixed
-# from real e5 passage vectors, real questions): flat p50 5.5 ms at 100k
-# passages and 61 ms at 1M, linear in between, so the 50 ms a question may spend
-# on the vector search runs out near 800k; IVF at 1M: p50 under 1 ms with
-# recall@10 0.99 against flat. Switching at 200k leaves a slower machine room.
+# from real e5 passage vectors, real questions): flat p50 6.4 ms at 100k
+# passages and 68 ms at 1M, linear in between, so the 50 ms a question may spend
+# on the vector search runs out near 700k; switching at 200k leaves a slower
+# machine room. IVF at 1M: p50 1.6 ms with recall@10 0.96 against flat.
 APPROXIMATE_FROM = 200_000
-NPROBE = 16  # lists searched per question: recall@10 0.99 at 100k and 1M passages in that benchmark
+# Lists searched per question: in that benchmark recall@10 at 1M passages was
+# 0.94 with 16, 0.95 with 32, 0.96 with 64 (1.6 ms); at 100k, 0.95 with 64.
+NPROBE = 64
 
 
 def vector_index(vectors: np.ndarray, approximate_from: int | None = None):
