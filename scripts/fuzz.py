@@ -264,7 +264,9 @@ def main() -> int:
                     why = None
                 else:
                     why = f"exit {code}: {err.getvalue()[:200]}"
-        except Exception as e:  # noqa: BLE001 - that is what we count
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - that is what we count; a Rust panic (pyo3) is a BaseException
             why = f"{type(e).__name__}: {e} | {traceback.format_exc(limit=3).splitlines()[-3].strip()}"
         dt = time.perf_counter() - t
         if why:

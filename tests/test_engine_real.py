@@ -87,3 +87,21 @@ def test_refusals_show_nearest_passages(engine, source, question):
 def test_bad_question_with_real_model(engine):
     ans = engine.ask("<script>alert(1)</script>")
     assert not ans.answerable and ans.reason
+
+
+def test_long_question_is_cut_for_the_reader_not_a_panic(engine, source):
+    """A question of a few hundred characters once made the reader's tokenizer
+    panic (stride not below the room left for the passage): it is cut to its
+    first tokens for reading, and the answer is still traceable."""
+    reader = engine.answerer.reader
+    filler = "党障升港民思刘物度步学料发港区班展上要装思间济做制通全直四环业没优工持营步坚菏宜大展务产秆信机速"
+    long_q = "现代医药港计划投资多少？" + filler * 8
+    cut = reader.fit_question(long_q)
+    assert long_q.startswith(cut) and len(reader.plain.encode(cut, add_special_tokens=False).ids) == reader.max_question
+    assert reader.fit_question("现代医药港计划投资多少？") == "现代医药港计划投资多少？"
+    windows = reader.windows(long_q, ["现代医药港占地4平方公里，规划建设周期5年，计划投资300亿元。" * 6])
+    assert 1 <= len(windows) <= 4
+    for q in (long_q[:500], filler * 6, "投资" * 250):
+        ans = engine.ask(q)
+        if ans.answerable:
+            assert_traceable(ans, source)

@@ -25,6 +25,13 @@ from rag.bert import Encoder
 from rag.errors import ModelError
 
 PAD_ID = 1
+# Question tokens a window holds at most; a longer question is cut to its first
+# ones. The tokenizer panics (a BaseException that no handler stops) when the
+# question leaves the passage no more room than the stride, which a question of
+# about 120 tokens does (scripts/fuzz.py found it); and long questions would
+# cut passages into hundreds of windows. 64 as in the usual SQuAD recipe: the
+# longest question of every evaluation set is 44 tokens, so none is cut.
+MAX_QUESTION_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -49,9 +56,24 @@ class ReaderSpec:
 class Reader:
     def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec):
         self.encoder, self.head_w, self.head_b, self.spec = encoder, head_w, head_b, spec
+        from tokenizers import Tokenizer
+
+        # a copy without truncation measures the question alone
+        self.plain = Tokenizer.from_str(tokenizer.to_str())
+        self.plain.no_truncation()
+        self.plain.no_padding()
         tokenizer.enable_truncation(max_length=spec.max_len, stride=spec.stride, strategy="only_second")
         tokenizer.no_padding()
         self.tokenizer = tokenizer
+        # room the question may take: the passage keeps more than the stride (4 special tokens)
+        self.max_question = max(1, min(MAX_QUESTION_TOKENS, spec.max_len - spec.stride - 5))
+
+    def fit_question(self, question: str) -> str:
+        """The question, cut after its first `max_question` tokens when longer."""
+        enc = self.plain.encode(question, add_special_tokens=False)
+        if len(enc.ids) <= self.max_question:
+            return question
+        return question[: enc.offsets[self.max_question - 1][1]]
 
     @classmethod
     def load(cls, base_dir: Path, weights: Path, about: Path) -> "Reader":
@@ -80,6 +102,7 @@ class Reader:
     def windows(self, question: str, passages: Sequence[str]):
         """(passage index, token ids, per-token character offsets or None) for each window."""
         out = []
+        question = self.fit_question(question)
         for i, text in enumerate(passages):
             enc = self.tokenizer.encode(question, text)
             for e in [enc, *enc.overflowing]:
