@@ -151,6 +151,17 @@ def test_followup_uses_history(engine, tiny_data):
     assert_traceable(ans, tiny_data)
 
 
+def test_a_chain_of_pronoun_turns_is_not_asked_again_turn_by_turn(engine, monkeypatch):
+    """他/她 looks up the previous answer once; that lookup does not chase its own
+    他/她 further back (six such turns once meant seven full answers)."""
+    calls = []
+    real = engine._answer
+    monkeypatch.setattr(engine, "_answer", lambda *a, **k: calls.append(1) or real(*a, **k))
+    history = ["赵立新是什么职务？"] + ["他说了什么？"] * 5
+    engine.ask("他还说了什么？", history)
+    assert 1 < len(calls) <= 4  # this turn, the previous one, and at most a retry of each
+
+
 def test_bad_earlier_turns_are_ignored(engine):
     ans = engine.ask("城东污水处理厂二期总投资多少？", ["", "\x00", "<b></b>"])
     assert ans.answerable and ans.answer == "2.6亿元"
