@@ -3,8 +3,8 @@
 Each trial changes the data (a marker story with the trial's number), starts
 `rag build --force` in a subprocess and kills it with SIGKILL after a random
 delay: a third of the kills anywhere in the run, two thirds inside the window
-where the build writes its folder and renames it into place (timed on an
-unkilled build). After each kill the next open must load a complete index,
+where the build writes its folder and renames it into place (from the build's
+own "WRITING" line, within the window's length timed on an unkilled build). After each kill the next open must load a complete index,
 either the previous build or the new one, never a mix (store.load checks every
 checksum and record; the chunks must hold exactly that build's marker). Then
 the next build runs to the end and must leave no `.build-*` or `.old-*` folder.
@@ -141,15 +141,24 @@ def main() -> int:
         new_gen = trial
         write_generation(data, new_gen)
         hashes = {current_gen: hashes[current_gen], new_gen: issue_hashes(data)}
-        if rng.random() < 1 / 3:
-            delay = rng.uniform(0, total)
-        else:
-            delay = rng.uniform(max(0.0, w0 - 0.05), w1 + 0.05)
         p = start_build(data, index, fake)
-        time.sleep(delay)
+        t0 = time.monotonic()
+        seen = ""
+        if rng.random() < 1 / 3:
+            time.sleep(rng.uniform(0, total))
+        else:
+            # inside the write window: it lasts tens of ms and moves with the machine's
+            # load, so wait for this build's own WRITING line, then kill within the
+            # window's measured length (a fixed delay mostly landed after the rename)
+            for line in p.stdout:
+                seen += line
+                if line.startswith("WRITING"):
+                    break
+            time.sleep(rng.uniform(0, max(w1 - w0, 0.01)))
+        delay = time.monotonic() - t0
         p.send_signal(signal.SIGKILL)
         out, _ = p.communicate()
-        wrote = "WRITING" in out
+        wrote = "WRITING" in seen + out
         left = leftovers(index)
         left_after_kill += bool(left)
         g, why = generation_of(index, hashes)
