@@ -510,12 +510,8 @@ def launch(demo, **kwargs):
     h = getattr(demo, "rag_handlers", None)
     routes = [export_route(h)] if h is not None else []
     head = page_js.script(h.settings.max_question_chars if h is not None else 500)
-    # state_session_capacity: Gradio keeps every session's copy of the page's config
-    # (tens of kB), 10,000 sessions by default, and each API call is a session of
-    # its own, so memory grew with every request under load; the chat keeps no
-    # state on the server (history comes with each question), so 1,000 are plenty
     opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
-                head=head, app_kwargs={"middleware": [guard], "routes": routes}, state_session_capacity=1000)
+                head=head, app_kwargs={"middleware": [guard], "routes": routes})
     opts.update(kwargs)
     return demo.launch(**opts)
 
