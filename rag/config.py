@@ -51,7 +51,7 @@ class Settings:
     # answered; one more gets "busy, try again" at once rather than a long wait.
     # Sized for a wait under 2 s at the 95th percentile: scripts/loadtest.py (50
     # clients, 2 cores, reader stage, 2026-11-27) gave p95 3.5 s with 8 waiting,
-    # 2.3 s with 4, 1.8 s with 3 (2.0 s over 10 minutes); the server answered
+    # 2.3 s with 4, 1.8 s and 2.0 s with 3 (2.0 s over 10 minutes); the server answered
     # about 4.5 questions a second. More cores: about 2 s x that rate, minus 2.
     queue_size: int = 3
 
