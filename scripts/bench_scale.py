@@ -34,7 +34,6 @@ import argparse
 import gc
 import json
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -45,17 +44,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from proc_stats import rss_mb  # noqa: E402 - scripts/, beside this file
+
 SEED = 0
 K = 10  # recall@K
 CANDIDATES = 20  # what a question asks of the dense branch (Settings.candidates)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def peak_mb() -> float:

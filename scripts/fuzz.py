@@ -32,7 +32,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
 sys.path.insert(0, str(ROOT / "tests"))
+
+from proc_stats import rss_mb  # noqa: E402 - scripts/, beside this file
 
 JUNK = ["\ud800", "\udc95", "\udfff", "\u202e", "\u202d", "\u202a", "\u2066", "\u2067", "\u2069", "\u061c", "\u200b",
         "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\x00", "\x07", "\x1b[31m", "\r\n", "\t", "\x85", "\u2028",
@@ -110,14 +113,6 @@ class Gen:
         if roll < 0.83:  # long histories: 10 to 60 kB
             return ["".join(r.choice(self.cjk) for _ in range(r.randint(100, 600))) for _ in range(r.randint(20, 100))]
         return [r.choice([None, 3, {"role": "user"}, ["x"], self.question()]) for _ in range(r.randint(1, 5))]
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def check_answer(d: dict, sources: dict) -> str | None:

@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from proc_stats import cpu_s, rss_mb  # noqa: E402 - scripts/, beside this file
+
 QUESTIONS = ["现代医药港计划投资多少？", "现代医药港占地多大？", "菏泽开发区的宫颈癌筛查活动是哪天启动的？",
              "美华5G光芯片项目投资多少？", "张晖一行是哪天来考察的？", "谁在会上讲话？", "How much is invested in the pharmaceutical port?"]
 FOLLOWUPS = [(["现代医药港计划投资多少？"], "那它占地多大？"), (["现代医药港计划投资多少？"], "规划建设周期是几年？"),
@@ -49,32 +51,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used (/proc/PID/stat)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def own_cpu_s() -> float:
-    t = os.times()
-    return t.user + t.system
 
 
 def call(client, base: str, api: str, data: list, timeout: float = 120) -> tuple[str, str]:
@@ -162,7 +138,7 @@ def main() -> int:
             for q in QUESTIONS:
                 call(c, base, "ask", [q, ""])
         mem_start = rss_mb(server.pid)
-        cpu_start, mine_start, wall_start = cpu_s(server.pid), own_cpu_s(), time.monotonic()
+        cpu_start, mine_start, wall_start = cpu_s(server.pid), cpu_s("self"), time.monotonic()
         print(f"loadtest: server up in {time.monotonic() - t0:.0f} s (pid {server.pid}), {mem_start:.0f} MB; "
               f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s, "
               f"OMP_NUM_THREADS {env.get('OMP_NUM_THREADS', 'unset')}")
@@ -198,7 +174,7 @@ def main() -> int:
         mem_end = rss_mb(server.pid)
         wall = time.monotonic() - wall_start
         print(f"cpu over the run ({wall:.0f} s, {os.cpu_count()} cores): server {cpu_s(server.pid) - cpu_start:.0f} s, "
-              f"these clients {own_cpu_s() - mine_start:.0f} s (they share the machine with the server)")
+              f"these clients {cpu_s('self') - mine_start:.0f} s (they share the machine with the server)")
 
         outcomes = Counter(o for _, o, _, _ in results)
         served = sorted(s for _, o, _, s in results if o in ("ok", "rejected"))
