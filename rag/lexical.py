@@ -18,10 +18,20 @@ import numpy as np
 
 class BM25:
     def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self._setup([Counter(d) for d in docs], k1, b)
+
+    @classmethod
+    def from_counts(cls, counts: list[dict[str, int]], k1: float = 1.2, b: float = 0.75) -> "BM25":
+        """From each document's term counts (what rag.store saves), not its token list."""
+        self = cls.__new__(cls)
+        self._setup([Counter(d) for d in counts], k1, b)
+        return self
+
+    def _setup(self, tf: list[Counter], k1: float, b: float) -> None:
         self.k1, self.b = k1, b
-        self.n = len(docs)
-        self.tf = [Counter(d) for d in docs]
-        self.len = np.array([len(d) for d in docs], dtype=np.float32)
+        self.n = len(tf)
+        self.tf = tf
+        self.len = np.array([sum(d.values()) for d in tf], dtype=np.float32)
         self.avglen = float(self.len.mean()) if self.n else 0.0
         self.norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
         # postings: term -> (the chunks holding it, how often), so that scoring a

@@ -10,12 +10,13 @@ conversation is about.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.lexical import BM25
-from rag.text import fold, is_latin, latin_terms, pinyin_terms, tokens
+from rag.text import fold, is_latin, latin_terms, passage_terms, tokens
 from rag.types import Chunk, Hit
 
 RRF_K = 60
@@ -45,6 +46,11 @@ def _mean_vector(index, block: int = 65536) -> np.ndarray:
     return total / max(index.ntotal, 1)
 
 
+def term_counts(chunks: list[Chunk]) -> list[dict[str, int]]:
+    """Each chunk's BM25 term counts, terms in first-seen order."""
+    return [dict(Counter(passage_terms(c.title, c.text))) for c in chunks]
+
+
 @dataclass
 class Retriever:
     chunks: list[Chunk]
@@ -70,12 +76,12 @@ class Retriever:
         return self._recent[key]
 
     @classmethod
-    def build(cls, chunks: list[Chunk], vectors, embedder) -> "Retriever":
-        docs = []
-        for c in chunks:
-            text = fold(c.title + "\n" + c.text)
-            docs.append(tokens(text) + pinyin_terms(text))
-        return cls(chunks, vectors, embedder, BM25(docs))
+    def build(cls, chunks: list[Chunk], vectors, embedder, counts: list[dict[str, int]] | None = None) -> "Retriever":
+        """`counts`: each chunk's term counts as saved with the index (rag.store),
+        or None to work them out (rag.text.passage_terms; the slow part of opening)."""
+        if counts is None:
+            counts = term_counts(chunks)
+        return cls(chunks, vectors, embedder, BM25.from_counts(counts))
 
     def dense(self, query: str, n: int) -> tuple[list[tuple[int, float]], float]:
         """Top n (chunk id, cosine) and the dense gate for this query."""

@@ -100,11 +100,49 @@ def _jieba():
     return jieba
 
 
+NAME_FREQ = 2000
+# Words taught to jieba in this process (word -> frequency). jieba's add_word
+# adds the frequency to its total again on every call, and the total weighs
+# every cut: teaching a word twice is skipped, so opening the same index twice
+# leaves jieba as it was after the first time.
+_ADDED: dict[str, int] = {}
+
+
 def add_words(words, tag: str = "nr") -> None:
     """Teach jieba words found in the corpus (names), so they stay whole."""
     jb = _jieba()
     for w in words:
-        jb.add_word(w, freq=2000, tag=tag)
+        if _ADDED.get(w) != NAME_FREQ:
+            jb.add_word(w, freq=NAME_FREQ, tag=tag)
+            _ADDED[w] = NAME_FREQ
+
+
+def lexicon() -> str:
+    """A fingerprint of everything `passage_terms` depends on: this file's code,
+    the versions of jieba, pypinyin and OpenCC, and jieba's dictionary as words
+    taught to it have changed it. Terms saved under one fingerprint are reused
+    only under the same one (rag.store's terms.jsonl)."""
+    import hashlib
+    import json
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return ""
+
+    jb = _jieba()
+    state = {"code": hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+             "versions": [ver("jieba"), ver("pypinyin"), ver("opencc"), ver("opencc-python-reimplemented")],
+             "total": jb.dt.total, "added": sorted(_ADDED.items())}
+    return hashlib.sha256(json.dumps(state, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def passage_terms(title: str, text: str) -> list[str]:
+    """A passage's BM25 terms: the words of its folded headline and text, and their pinyin."""
+    folded = fold(title + "\n" + text)
+    return tokens(folded) + pinyin_terms(folded)
 
 
 def tagged(text: str) -> list[tuple[str, str]]:
@@ -174,19 +212,26 @@ def pinyin_terms(text: str) -> list[str]:
     """Pinyin of each Chinese word of two or more characters (菏泽 -> heze), and
     of runs of single characters, which is how jieba cuts names it does not
     know (知/和 -> zhihe)."""
-    from pypinyin import lazy_pinyin
-
     out, run = [], ""
     for w in words(text) + [""]:
         if len(w) == 1 and re.fullmatch(f"[{CJK}]", w):
             run += w
             continue
         if len(run) >= 2:
-            out.append("".join(lazy_pinyin(run)))
+            out.append(_pinyin(run))
         run = ""
         if len(w) >= 2 and re.fullmatch(f"[{CJK}]+", w):
-            out.append("".join(lazy_pinyin(w)))
+            out.append(_pinyin(w))
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _pinyin(word: str) -> str:
+    # a word's pinyin depends on the word alone; news repeats its words, and
+    # pypinyin took most of the time of indexing
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(word))
 
 
 def latin_terms(text: str) -> list[str]:
