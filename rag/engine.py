@@ -35,17 +35,35 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def teach_names(stories: list[Story]) -> list[str]:
+    """The people the issues name, taught to jieba so BM25 keeps them whole;
+    sorted: slip correction tries names in this order, whatever the hash seed."""
+    names = sorted({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
+    add_words(names)
+    return names
+
+
+def saved_terms(stored: store.Stored | None) -> list[dict[str, int]] | None:
+    """The build's saved BM25 term counts when jieba and the code are now as they
+    were then (same rag.text.lexicon fingerprint), else None: worked out again."""
+    from rag.text import lexicon
+
+    if stored is None or stored.manifest.get("lexicon") != lexicon():
+        return None
+    try:
+        return store.load_terms(stored)
+    except store.IndexStale:
+        return None
+
+
 class Engine:
     def __init__(self, settings: Settings, embedder, stories: list[Story], chunks: list[Chunk], vectors,
-                 manifest: dict, reader=None):
+                 manifest: dict, reader=None, stored: store.Stored | None = None):
         self.settings, self.embedder = settings, embedder
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
-        # Names found in the issues are taught to jieba so BM25 keeps them whole.
-        # sorted: slip correction tries names in this order, whatever the hash seed
-        self.names = sorted({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
-        add_words(self.names)
-        self.retriever = Retriever.build(chunks, vectors, embedder)
+        self.names = teach_names(stories)
+        self.retriever = Retriever.build(chunks, vectors, embedder, saved_terms(stored))
         self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
         self.slips = SlipIndex(self.corpus, self.names)
         self.library = Library(stories, settings.top_k)
@@ -105,7 +123,7 @@ class Engine:
         if not rebuild:
             try:
                 s = store.load(settings.index_dir, expected)
-                return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader)
+                return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
             except store.IndexStale as e:
                 progress(f"Index needs a rebuild: {e}")
         return cls.build(settings, embedder, expected, progress, reader)
@@ -119,18 +137,48 @@ class Engine:
         stories, skipped = load_issues(settings.data_dir, settings.max_issue_bytes)
         for name, why in skipped:
             progress(f"Skipped {name}: {why}")
+        from rag.retrieve import term_counts
+        from rag.text import lexicon
+
         chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
-        progress(f"Embedding {len(chunks)} passages from {len(stories)} stories ...")
-
-        def tick(done: int, total: int) -> None:
-            progress(f"  embedded {done}/{total}")
-
-        vectors = embedder.encode_passages([c.embed_text for c in chunks], progress=tick)
+        vectors = cls._vectors(settings, embedder, expected, chunks, progress)
+        teach_names(stories)  # before the terms: they are cut with the names whole
+        counts, lex = term_counts(chunks), lexicon()
         manifest = dict(expected, skipped=[list(x) for x in skipped])
-        store.save(settings.index_dir, manifest, chunks, stories, vectors)
+        store.save(settings.index_dir, manifest, chunks, stories, vectors, counts, lex)
         s = store.load(settings.index_dir, expected)
         progress(f"Index built in {time.perf_counter() - t0:.1f} s: {settings.index_dir / 'current'}")
-        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader)
+        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
+
+    @staticmethod
+    def _vectors(settings: Settings, embedder, expected: dict, chunks: list[Chunk], progress: Progress):
+        """Passage vectors, issue by issue: read back from the previous build where
+        an issue's passages are unchanged (rag.store segments), embedded otherwise."""
+        import numpy as np
+
+        old = store.previous_segments(settings.index_dir, expected["model"], expected["dim"])
+        groups = store.by_issue(chunks)
+        parts = []
+        for g in groups:
+            seg = old.get(store.segment_key(expected["model"], expected["dim"], g))
+            parts.append(store.read_segment(seg, len(g), expected["dim"]) if seg else None)
+        todo = [i for i, v in enumerate(parts) if v is None]
+        total = sum(len(groups[i]) for i in todo)
+        kept = len(groups) - len(todo)
+        progress(f"Embedding {total} passages of {len(todo)} issue(s)"
+                 + (f"; {kept} unchanged issue(s) read back" if kept else "") + " ...")
+        done, said = 0, [0]
+        for i in todo:
+            def tick(n: int, _of: int, base: int = done) -> None:
+                if base + n - said[0] >= 128 or base + n == total:  # a line per 128 passages, not per issue
+                    said[0] = base + n
+                    progress(f"  embedded {base + n}/{total}")
+
+            parts[i] = embedder.encode_passages([c.embed_text for c in groups[i]], progress=tick)
+            done += len(groups[i])
+        if not parts:
+            return np.zeros((0, expected["dim"]), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
 
     # ------------------------------------------------------------ asking
 

@@ -1,4 +1,5 @@
-"""The index folder: FAISS vectors + chunks.jsonl + stories.json + manifest.json.
+"""The index folder: FAISS vectors + chunks.jsonl + stories.json + terms.jsonl +
+segments/ (each issue's passage vectors) + manifest.json.
 
 Layout (see index/README.md): `<index_dir>/current/` holds one complete build.
 A build is written into a sibling temp folder and renamed into place, so an
@@ -8,6 +9,13 @@ are serialised by a file lock, and the next build sweeps what a killed one left.
 the manifest lists), against the files (checksums, counts, dimension, format)
 and against what the caller expects (model, chunk settings, issue hashes); any
 mismatch raises IndexStale naming it, and the engine rebuilds. No pickle anywhere.
+
+Segments: each issue file's passage vectors are also kept alone, named by a
+hash of the model and the exact passage texts, so a later build embeds only the
+issues whose passages changed and reads the others back (checked by checksum
+and shape). A passage's vector depends a little (1e-7) on the passages embedded
+in the same batch, so every issue is embedded alone, in a full build too: the
+index of a set of issues is the same however it was arrived at.
 """
 
 from __future__ import annotations
@@ -26,8 +34,10 @@ import numpy as np
 from rag.errors import IndexError_
 from rag.types import Chunk, Paragraph, Story
 
-FORMAT = 1
-FILES = ("vectors.faiss", "chunks.jsonl", "stories.json")
+FORMAT = 2
+FILES = ("vectors.faiss", "chunks.jsonl", "stories.json")  # always there
+TERMS = "terms.jsonl"  # each chunk's BM25 term counts, when the build saved them
+SEGMENTS = "segments"
 
 
 class IndexStale(IndexError_):
@@ -40,6 +50,7 @@ class Stored:
     stories: list[Story]
     vectors: object  # faiss.Index
     manifest: dict
+    folder: Path | None = None  # where it was loaded from (terms.jsonl is read from there on demand)
 
 
 def sha256_file(path: Path) -> str:
@@ -110,8 +121,58 @@ def vector_index(vectors: np.ndarray, approximate_from: int | None = None):
     return index
 
 
-def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story], vectors: np.ndarray) -> Path:
-    """Write a complete build aside, then rename it to `<index_dir>/current`."""
+# ---------------------------------------------------------------- segments
+
+def by_issue(chunks: list[Chunk]) -> list[list[Chunk]]:
+    """Chunks grouped by issue file, in order (an issue's chunks are contiguous)."""
+    groups: list[list[Chunk]] = []
+    for c in chunks:
+        if not groups or groups[-1][0].source != c.source:
+            groups.append([])
+        groups[-1].append(c)
+    return groups
+
+
+def segment_key(model: str, dim: int, chunks: list[Chunk]) -> str:
+    """What an issue's vectors depend on: the model and the exact passage texts."""
+    payload = json.dumps([model, dim, [c.embed_text for c in chunks]], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def previous_segments(index_dir: Path, model: str, dim: int) -> dict[str, dict]:
+    """The segments of the current build made with this model: key -> its manifest
+    entry with `path` added. Empty when there is none or it cannot be read."""
+    current = Path(index_dir) / "current"
+    try:
+        m = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(m, dict) or m.get("format") != FORMAT or m.get("model") != model or m.get("dim") != dim:
+        return {}
+    out = {}
+    for seg in m.get("segments") or []:
+        if _is_segment(seg):
+            out[seg["key"]] = dict(seg, path=current / SEGMENTS / f"{seg['key']}.npy")
+    return out
+
+
+def read_segment(seg: dict, n: int, dim: int) -> np.ndarray | None:
+    """A previous segment's vectors if its file is whole (checksum) and of the
+    expected shape; None otherwise (the issue is embedded again)."""
+    try:
+        if seg["chunks"] != n or sha256_file(seg["path"]) != seg["checksum"]:
+            return None
+        v = np.load(seg["path"], allow_pickle=False)
+    except (OSError, ValueError, KeyError):
+        return None  # gone (a concurrent build replaced it) or damaged
+    return v if v.shape == (n, dim) and v.dtype == np.float32 else None
+
+
+def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story], vectors: np.ndarray,
+         terms: list[dict[str, int]] | None = None, lexicon: str | None = None) -> Path:
+    """Write a complete build aside, then rename it to `<index_dir>/current`.
+    `terms` (each chunk's BM25 term counts) are saved with the `lexicon`
+    fingerprint they were made under (rag.text.lexicon)."""
     from filelock import Timeout
 
     if vectors.shape != (len(chunks), expected["dim"]):
@@ -122,13 +183,13 @@ def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Sto
         with build_lock(index_dir):
             _recover(index_dir)
             _sweep(index_dir)
-            return _save_locked(index_dir, expected, chunks, stories, vectors)
+            return _save_locked(index_dir, expected, chunks, stories, vectors, terms, lexicon)
     except Timeout:
         raise IndexError_(f"another build of {index_dir} has held its lock for an hour; is it stuck?") from None
 
 
 def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story],
-                 vectors: np.ndarray) -> Path:
+                 vectors: np.ndarray, terms: list[dict[str, int]] | None, lexicon: str | None) -> Path:
     import faiss
 
     # the builder's pid in the name: a later build sweeps the folders of dead builders at once
@@ -142,11 +203,30 @@ def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: 
         (tmp / "stories.json").write_text(
             json.dumps([story_to_json(s) for s in stories], ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        if terms is not None:
+            if len(terms) != len(chunks) or not lexicon:
+                raise IndexError_(f"{len(terms)} term counts for {len(chunks)} chunks (lexicon {lexicon!r})")
+            with open(tmp / TERMS, "w", encoding="utf-8") as f:
+                for t in terms:
+                    f.write(json.dumps(t, ensure_ascii=False) + "\n")
+        (tmp / SEGMENTS).mkdir()
+        segments, row = [], 0
+        for group in by_issue(chunks):
+            key = segment_key(expected["model"], expected["dim"], group)
+            path = tmp / SEGMENTS / f"{key}.npy"
+            if not path.exists():  # two issue files with the same passages share one
+                np.save(path, np.ascontiguousarray(vectors[row : row + len(group)], dtype=np.float32))
+            segments.append({"issue": group[0].source, "key": key, "chunks": len(group),
+                             "checksum": sha256_file(path)})
+            row += len(group)
         manifest = dict(expected)
         manifest["counts"] = {"chunks": len(chunks), "stories": len(stories)}
+        manifest["segments"] = segments
+        if terms is not None:
+            manifest["lexicon"] = lexicon
         manifest["search"] = ({"kind": "ivf", "lists": index.nlist, "probes": index.nprobe}
                               if hasattr(index, "nlist") else {"kind": "flat"})
-        manifest["checksums"] = {name: sha256_file(tmp / name) for name in FILES}
+        manifest["checksums"] = {name: sha256_file(tmp / name) for name in FILES + ((TERMS,) if terms is not None else ())}
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         # The manifest is written last: a folder without it is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -278,6 +358,12 @@ def _plain_name(name) -> bool:
         and "\x00" not in name
 
 
+def _is_segment(seg) -> bool:
+    return isinstance(seg, dict) and _plain_name(seg.get("issue")) and isinstance(seg.get("key"), str) \
+        and len(seg["key"]) == 64 and all(c in "0123456789abcdef" for c in seg["key"]) \
+        and _is_int(seg.get("chunks"), 1) and isinstance(seg.get("checksum"), str)
+
+
 def check_manifest(m) -> None:
     _need(isinstance(m, dict), "the manifest is not a JSON object")
     _need(_is_int(m.get("format")), "format")
@@ -291,6 +377,9 @@ def check_manifest(m) -> None:
     _need(isinstance(counts, dict) and _is_int(counts.get("chunks")) and _is_int(counts.get("stories")), "counts")
     sums = m.get("checksums")
     _need(isinstance(sums, dict) and all(isinstance(sums.get(n), str) for n in FILES), "checksums")
+    segments = m.get("segments")
+    _need(isinstance(segments, list) and all(_is_segment(x) for x in segments), "segments")
+    _need(m.get("lexicon") is None or (isinstance(m["lexicon"], str) and isinstance(sums.get(TERMS), str)), "lexicon")
     skipped = m.get("skipped", [])
     _need(isinstance(skipped, list) and all(isinstance(x, list) and len(x) == 2 and all(isinstance(y, str) for y in x)
                                             for x in skipped), "skipped")
@@ -363,7 +452,7 @@ def load(index_dir: Path, expected: dict) -> Stored:
     for key in ("format", "model", "dim", "chunking", "issues"):
         if manifest.get(key) != expected[key]:
             raise IndexStale(f"{key} changed: index has {manifest.get(key)!r}, expected {expected[key]!r}")
-    for name in FILES:
+    for name in FILES + ((TERMS,) if manifest.get("lexicon") else ()):
         path = current / name
         if not path.is_file():
             raise IndexStale(f"missing {name}")
@@ -383,10 +472,35 @@ def load(index_dir: Path, expected: dict) -> Stored:
     counts = manifest["counts"]
     if vectors.d != expected["dim"]:
         raise IndexStale(f"dimension {vectors.d} != {expected['dim']}")
-    if not (vectors.ntotal == len(chunks) == counts.get("chunks")) or len(stories) != counts.get("stories"):
+    if not (vectors.ntotal == len(chunks) == counts.get("chunks") == sum(x["chunks"] for x in manifest["segments"])) \
+            or len(stories) != counts.get("stories"):
         raise IndexStale(
             f"counts disagree: {vectors.ntotal} vectors, {len(chunks)} chunks, {len(stories)} stories, manifest {counts}"
         )
     if any(c.id != i for i, c in enumerate(chunks)):
         raise IndexStale("chunk ids are not their row numbers")
-    return Stored(chunks, stories, vectors, manifest)
+    groups = by_issue(chunks)
+    segments = manifest["segments"]
+    if [(g[0].source, len(g)) for g in groups] != [(x["issue"], x["chunks"]) for x in segments]:
+        raise IndexStale("the segments do not match the chunks' issues")
+    for seg in segments:  # their contents are checked when a build reuses them
+        if not (current / SEGMENTS / f"{seg['key']}.npy").is_file():
+            raise IndexStale(f"missing segment of {seg['issue']}")
+    return Stored(chunks, stories, vectors, manifest, current)
+
+
+def load_terms(stored: Stored) -> list[dict[str, int]]:
+    """The saved term counts of each chunk (checksummed by `load`); IndexStale
+    when the build saved none or they do not match the chunks."""
+    if not stored.manifest.get("lexicon") or stored.folder is None:
+        raise IndexStale("no saved terms")
+    try:
+        with open(stored.folder / TERMS, encoding="utf-8") as f:
+            out = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as e:
+        raise IndexStale(f"unreadable {TERMS}: {e}") from e
+    _need(len(out) == len(stored.chunks), f"{TERMS} has {len(out)} rows for {len(stored.chunks)} chunks")
+    for row, d in enumerate(out):
+        _need(isinstance(d, dict) and all(isinstance(k, str) and _is_int(v, 1) for k, v in d.items()),
+              f"{TERMS} row {row}")
+    return out

@@ -246,3 +246,86 @@ def test_each_query_is_embedded_once(tiny_data, tmp_path, question, history):
     emb.queries.clear()
     engine.ask(question, history)
     assert emb.queries and len(emb.queries) == len(set(emb.queries)), emb.queries
+
+
+# ------------------------------------------------------------------ segments
+
+class PassageCounter(FakeEmbedder):
+    """Counts the passages embedded."""
+
+    def __init__(self):
+        self.passages = 0
+
+    def encode_passages(self, texts, progress=None):
+        self.passages += len(texts)
+        return super().encode_passages(texts, progress)
+
+
+def test_only_the_changed_issue_is_embedded_again(tiny_data, tmp_path):
+    """Adding an issue embeds its passages alone; changing one embeds that one;
+    removing one embeds nothing; each time the index equals a fresh full build's."""
+    import numpy as np
+
+    emb = PassageCounter()
+    first, _ = open_engine(tiny_data, tmp_path / "index", emb)
+    tiny = len(first.chunks)
+    assert emb.passages == tiny
+
+    def same_as_fresh(engine):
+        fresh, _ = open_engine(tiny_data, tmp_path / f"fresh{len(list(tmp_path.iterdir()))}")
+        n = engine.retriever.vectors.ntotal
+        assert engine.chunks == fresh.chunks
+        assert np.array_equal(engine.retriever.vectors.reconstruct_n(0, n), fresh.retriever.vectors.reconstruct_n(0, n))
+
+    (tiny_data / "z-second.txt").write_text(SECOND_ISSUE, encoding="utf-8")
+    emb.passages = 0
+    engine, messages = open_engine(tiny_data, tmp_path / "index", emb)
+    second = len(engine.chunks) - tiny
+    assert emb.passages == second and any("1 unchanged issue(s) read back" in m for m in messages), messages
+    same_as_fresh(engine)
+
+    (tiny_data / "z-second.txt").write_text(SECOND_ISSUE.replace("45亩", "46亩"), encoding="utf-8")
+    emb.passages = 0
+    engine, _ = open_engine(tiny_data, tmp_path / "index", emb)
+    assert emb.passages == second
+    assert engine.ask("北岭镇文化广场占地多大？").answer == "46亩"
+    same_as_fresh(engine)
+
+    (tiny_data / "tiny-issue.txt").unlink()
+    emb.passages = 0
+    engine, _ = open_engine(tiny_data, tmp_path / "index", emb)
+    assert emb.passages == 0 and len(engine.chunks) == second
+    same_as_fresh(engine)
+
+
+def test_saved_terms_are_used_when_jieba_is_as_it_was(tiny_data, tmp_path, monkeypatch):
+    """A reopened index reads its BM25 terms instead of cutting every passage
+    again; they give the same index as cutting them."""
+    from rag import retrieve
+
+    built, _ = open_engine(tiny_data, tmp_path / "index")
+
+    def no_cutting(chunks):
+        raise AssertionError("terms cut again although saved")
+
+    with monkeypatch.context() as m:
+        m.setattr(retrieve, "term_counts", no_cutting)
+        reopened, _ = open_engine(tiny_data, tmp_path / "index")
+    assert reopened.retriever.bm25.tf == built.retriever.bm25.tf == [
+        __import__("collections").Counter(d) for d in retrieve.term_counts(built.chunks)]
+    q = "南湖新区招聘会提供多少岗位？"
+    assert reopened.ask(q) == built.ask(q)
+
+
+def test_saved_terms_are_cut_again_when_jieba_changed(tiny_data, tmp_path, monkeypatch):
+    from rag import text
+
+    open_engine(tiny_data, tmp_path / "index")
+    monkeypatch.setattr(text, "lexicon", lambda: "0" * 64)  # another jieba, other code, other names
+    cut = []
+    from rag import retrieve
+
+    real = retrieve.term_counts
+    monkeypatch.setattr(retrieve, "term_counts", lambda chunks: cut.append(1) or real(chunks))
+    engine, _ = open_engine(tiny_data, tmp_path / "index")
+    assert cut and engine.ask("南湖新区招聘会提供多少岗位？").answerable

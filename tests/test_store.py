@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -75,7 +76,8 @@ def test_faiss_search_equals_numpy_dot_product(saved):
 
 def test_no_pickle_and_plain_files(saved):
     current = saved[0] / "current"
-    assert {p.name for p in current.iterdir()} == {"manifest.json", *store.FILES}
+    assert {p.name for p in current.iterdir()} == {"manifest.json", store.SEGMENTS, *store.FILES}
+    assert all(p.suffix == ".npy" for p in (current / store.SEGMENTS).iterdir())
     lines = (current / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 40 and json.loads(lines[3])["id"] == 3
 
@@ -233,3 +235,55 @@ def test_fresh_leftover_build_folder_is_not_swept_but_old_one_is(saved):
     # a build younger than a minute may belong to another process still writing it
     assert fresh.exists()
     assert not stale.exists()
+
+
+# ------------------------------------------------------------------ segments and saved terms
+
+def one_issue_each(n: int = 12):
+    """A corpus whose chunks come issue by issue (a.txt, then b.txt), as a build makes them."""
+    chunks, stories, vectors = make_corpus(n)
+    chunks = [replace(c, source="a.txt" if c.id < n // 2 else "b.txt") for c in chunks]
+    return chunks, stories, vectors
+
+
+def test_segments_hold_each_issues_vectors(tmp_path):
+    chunks, stories, vectors = one_issue_each()
+    store.save(tmp_path, expected(), chunks, stories, vectors)
+    s = store.load(tmp_path, expected())
+    segs = s.manifest["segments"]
+    assert [(x["issue"], x["chunks"]) for x in segs] == [("a.txt", 6), ("b.txt", 6)]
+    old = store.previous_segments(tmp_path, "fake-model", DIM)
+    for seg, rows in zip(segs, (slice(0, 6), slice(6, 12))):
+        assert seg["key"] == store.segment_key("fake-model", DIM, chunks[rows])
+        assert np.array_equal(store.read_segment(old[seg["key"]], 6, DIM), vectors[rows])
+    assert store.previous_segments(tmp_path, "another-model", DIM) == {}  # another model's vectors are never reused
+
+
+def test_damaged_or_missing_segment(tmp_path):
+    chunks, stories, vectors = one_issue_each()
+    store.save(tmp_path, expected(), chunks, stories, vectors)
+    old = store.previous_segments(tmp_path, "fake-model", DIM)
+    first, second = sorted(old.values(), key=lambda x: x["issue"])
+    raw = bytearray(first["path"].read_bytes())
+    raw[-1] ^= 0xFF
+    first["path"].write_bytes(bytes(raw))
+    assert store.read_segment(first, 6, DIM) is None  # embedded again, not trusted
+    assert store.read_segment(second, 7, DIM) is None  # wrong count
+    second["path"].unlink()
+    assert store.read_segment(second, 6, DIM) is None
+    with pytest.raises(IndexStale, match="missing segment of b.txt"):
+        store.load(tmp_path, expected())
+
+
+def test_saved_terms_round_trip_and_are_checked(tmp_path):
+    chunks, stories, vectors = one_issue_each()
+    terms = [{"南湖": 1 + i % 3, "p": 2} for i in range(len(chunks))]
+    store.save(tmp_path, expected(), chunks, stories, vectors, terms, "f" * 64)
+    s = store.load(tmp_path, expected())
+    assert s.manifest["lexicon"] == "f" * 64 and store.load_terms(s) == terms
+    path = tmp_path / "current" / store.TERMS
+    path.write_text(path.read_text(encoding="utf-8").replace('"p": 2', '"p": 3', 1), encoding="utf-8")
+    with pytest.raises(IndexStale, match="checksum.*terms"):
+        store.load(tmp_path, expected())
+    with pytest.raises(IndexError_, match="term counts"):
+        store.save(tmp_path, expected(), chunks, stories, vectors, terms[:-1], "f" * 64)
