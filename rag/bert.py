@@ -177,12 +177,40 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
+WORD_TABLE = "embeddings.word_embeddings.weight"
+
+
+def _mapped(path: Path, name: str) -> np.ndarray | None:
+    """Tensor `name` of a safetensors file mapped read-only from the file, or
+    None when it is not a plain little-endian float16/float32 tensor there."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+    meta = header.get(name)
+    dtype = {"F16": np.dtype("<f2"), "F32": np.dtype("<f4")}.get((meta or {}).get("dtype"))
+    if dtype is None:
+        return None
+    start, end = meta["data_offsets"]
+    shape = tuple(meta["shape"])
+    if end - start != int(np.prod(shape)) * dtype.itemsize:
+        return None
+    return np.memmap(path, dtype=dtype, mode="r", offset=8 + size + start, shape=shape)
+
+
 @lru_cache(maxsize=2)
 def _encoder(model_dir: str, stamp: tuple) -> Encoder:
-    from safetensors.numpy import load_file
+    from safetensors import safe_open
 
     config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
-    weights = load_file(str(Path(model_dir) / "model.safetensors"))
+    path = Path(model_dir) / "model.safetensors"
+    # The word table (250,037 x 384, 0.2 GB) is mapped from the file, not read:
+    # a question touches a few dozen of its rows, so a one-shot `rag ask` and
+    # every chat copy on a host keep only those pages (shared, from the page cache).
+    weights = {WORD_TABLE: _mapped(path, WORD_TABLE)}
+    with safe_open(str(path), framework="numpy") as f:
+        for name in f.keys():
+            if weights.get(name) is None:
+                weights[name] = f.get_tensor(name)
     return Encoder(weights, int(config["num_attention_heads"]), float(config.get("layer_norm_eps", 1e-12)))
 
 
@@ -192,3 +220,32 @@ def load_encoder(model_dir: Path) -> Encoder:
     f = Path(model_dir) / "model.safetensors"
     st = f.stat()
     return _encoder(str(model_dir), (st.st_size, st.st_mtime_ns))
+
+
+@lru_cache(maxsize=2)
+def _vocabulary(path: str, stamp: tuple):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(path)
+
+
+def load_tokenizer(model_dir: Path):
+    """A tokenizer of the model folder's `tokenizer.json` that the caller may
+    configure (truncation, padding) for itself. Each one shares the vocabulary of
+    the first: the model's 250,002 pieces take about 290 MB, and the query
+    embedder and the reader (which needs two) once loaded three copies. Encodings
+    are those of a tokenizer loaded from the file (tests/test_bert.py)."""
+    from tokenizers import Tokenizer
+
+    f = Path(model_dir) / "tokenizer.json"
+    st = f.stat()
+    base = _vocabulary(str(f), (st.st_size, st.st_mtime_ns))
+    out = Tokenizer(base.model)  # the same model object: the vocabulary is not copied
+    out.normalizer, out.pre_tokenizer = base.normalizer, base.pre_tokenizer
+    out.post_processor, out.decoder = base.post_processor, base.decoder
+    added = base.get_added_tokens_decoder()
+    for i in sorted(added):  # in id order, so each keeps its id
+        (out.add_special_tokens if added[i].special else out.add_tokens)([added[i]])
+    out.no_truncation()
+    out.no_padding()
+    return out

@@ -90,16 +90,13 @@ class LightEmbedder:
     (tests/test_embed.py)."""
 
     def __init__(self, model_dir: Path, name: str):
-        from tokenizers import Tokenizer
-
-        from rag.bert import load_encoder
+        from rag.bert import load_encoder, load_tokenizer
 
         self.model_dir, self.name = Path(model_dir), name
         self.encoder = load_encoder(self.model_dir)
         self.dim = self.encoder.hidden
-        self.tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+        self.tokenizer = load_tokenizer(self.model_dir)
         self.tokenizer.enable_truncation(max_length=512)  # as sentence-transformers' max_seq_length
-        self.tokenizer.no_padding()
         config = json.loads((self.model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.query_prompt = _prompt(config.get("prompts") or {}, "query") or ""
         self._full: Embedder | None = None

@@ -54,12 +54,16 @@ class ReaderSpec:
 
 
 class Reader:
-    def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec):
+    def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec,
+                 plain=None):
+        """`plain`: a tokenizer of the same vocabulary without truncation (it
+        measures the question alone); by default a copy of `tokenizer`."""
         self.encoder, self.head_w, self.head_b, self.spec = encoder, head_w, head_b, spec
-        from tokenizers import Tokenizer
+        if plain is None:
+            from tokenizers import Tokenizer
 
-        # a copy without truncation measures the question alone
-        self.plain = Tokenizer.from_str(tokenizer.to_str())
+            plain = Tokenizer.from_str(tokenizer.to_str())
+        self.plain = plain
         self.plain.no_truncation()
         self.plain.no_padding()
         tokenizer.enable_truncation(max_length=spec.max_len, stride=spec.stride, strategy="only_second")
@@ -80,16 +84,15 @@ class Reader:
         """The base model folder (rag.model) plus the fitted layers and head; the
         layers it did not fit are the base encoder's own, shared with the embedder."""
         from safetensors.numpy import load_file
-        from tokenizers import Tokenizer
 
-        from rag.bert import load_encoder
+        from rag.bert import load_encoder, load_tokenizer
 
         try:
             meta = json.loads(Path(about).read_text(encoding="utf-8"))
             spec = ReaderSpec(**{k: int(meta["reader"][k]) for k in ReaderSpec.__dataclass_fields__})
             base = load_encoder(Path(base_dir))
             fitted = load_file(str(weights))
-            tokenizer = Tokenizer.from_file(str(Path(base_dir) / "tokenizer.json"))
+            tokenizer, plain = load_tokenizer(Path(base_dir)), load_tokenizer(Path(base_dir))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"could not load the reader ({weights}): {type(e).__name__}: {e}") from e
         layers = {k for k in fitted if k.startswith("encoder.layer.")}
@@ -97,7 +100,7 @@ class Reader:
             raise ModelError(f"reader weights {weights} do not fit the base model")
         encoder = base.with_layers(fitted)
         head_w = np.ascontiguousarray(fitted["qa.weight"].astype(np.float32).T)  # [hidden, 2]
-        return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec)
+        return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec, plain)
 
     def windows(self, question: str, passages: Sequence[str]):
         """(passage index, token ids, per-token character offsets or None) for each window."""
