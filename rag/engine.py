@@ -43,7 +43,7 @@ def teach_names(stories: list[Story]) -> list[str]:
     return names
 
 
-def saved_terms(stored: store.Stored | None) -> list[dict[str, int]] | None:
+def saved_terms(stored: store.Stored | None):
     """The build's saved BM25 term counts when jieba and the code are now as they
     were then (same rag.text.lexicon fingerprint), else None: worked out again."""
     from rag.text import lexicon

@@ -12,42 +12,94 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
 
-class BM25:
-    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
-        self._setup([Counter(d) for d in docs], k1, b)
+@dataclass
+class Terms:
+    """Each document's term counts as flat arrays (what rag.store saves): document
+    d holds terms `vocab[ids[k]]`, `counts[k]` times, for k in offsets[d]:offsets[d+1]."""
+
+    vocab: list[str]
+    offsets: np.ndarray  # int64, documents + 1
+    ids: np.ndarray  # int32
+    counts: np.ndarray  # int32
 
     @classmethod
-    def from_counts(cls, counts: list[dict[str, int]], k1: float = 1.2, b: float = 0.75) -> "BM25":
-        """From each document's term counts (what rag.store saves), not its token list."""
+    def of(cls, docs: list[dict[str, int]]) -> "Terms":
+        """From term counts per document; the vocabulary in first-seen order."""
+        index: dict[str, int] = {}
+        ids, counts, offsets = [], [], [0]
+        for d in docs:
+            for t, c in d.items():
+                ids.append(index.setdefault(t, len(index)))
+                counts.append(c)
+            offsets.append(len(ids))
+        return cls(list(index), np.array(offsets, dtype=np.int64), np.array(ids, dtype=np.int32),
+                   np.array(counts, dtype=np.int32))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def doc(self, d: int) -> dict[str, int]:
+        lo, hi = int(self.offsets[d]), int(self.offsets[d + 1])
+        return {self.vocab[i]: int(c) for i, c in zip(self.ids[lo:hi].tolist(), self.counts[lo:hi].tolist())}
+
+
+class BM25:
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self._setup(Terms.of([Counter(d) for d in docs]), k1, b)
+
+    @classmethod
+    def from_terms(cls, terms: Terms, k1: float = 1.2, b: float = 0.75) -> "BM25":
+        """From saved term counts (rag.store), not token lists: nothing is cut again."""
         self = cls.__new__(cls)
-        self._setup([Counter(d) for d in counts], k1, b)
+        self._setup(terms, k1, b)
         return self
 
-    def _setup(self, tf: list[Counter], k1: float, b: float) -> None:
+    def _setup(self, terms: Terms, k1: float, b: float) -> None:
         self.k1, self.b = k1, b
-        self.n = len(tf)
-        self.tf = tf
-        self.len = np.array([sum(d.values()) for d in tf], dtype=np.float32)
+        self.terms = terms
+        self.n = len(terms)
+        total = np.concatenate([[0], np.cumsum(terms.counts, dtype=np.int64)])
+        self.len = (total[terms.offsets[1:]] - total[terms.offsets[:-1]]).astype(np.float32)
         self.avglen = float(self.len.mean()) if self.n else 0.0
         self.norm = self.k1 * (1 - self.b + self.b * self.len / max(self.avglen, 1e-9))
-        # postings: term -> (the chunks holding it, how often), so that scoring a
-        # query touches only those chunks, not every chunk of the archive per term
-        ids: dict[str, list[int]] = {}
-        counts: dict[str, list[int]] = {}
-        for i, d in enumerate(self.tf):
-            for t, c in d.items():
-                ids.setdefault(t, []).append(i)
-                counts.setdefault(t, []).append(c)
-        self.postings = {t: (np.array(ids[t], dtype=np.int64), np.array(counts[t], dtype=np.float32)) for t in ids}
-        self.df = Counter({t: len(v) for t, v in ids.items()})
+        # postings: for each term, the documents holding it (ascending) and how
+        # often, so that scoring a query touches only those documents, not every
+        # document of the archive per term. A stable sort of the entries by term
+        # keeps each term's documents in order.
+        doc_of = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(terms.offsets))
+        order = np.argsort(terms.ids, kind="stable")
+        self._docs = doc_of[order]
+        self._tf = terms.counts[order].astype(np.float32)
+        df = np.bincount(terms.ids, minlength=len(terms.vocab))
+        self._start = np.concatenate([[0], np.cumsum(df)])
+        self._row = {t: i for i, t in enumerate(terms.vocab)}
+        self.df = Counter({t: int(c) for t, c in zip(terms.vocab, df.tolist())})
         # A term absent from the corpus gets the IDF of a term seen half a time:
         # rarer than anything indexed, so missing it costs the most coverage.
         self.unseen_idf = self._idf(0.5)
         self.idf = {t: self._idf(c) for t, c in self.df.items()}
+        self._doc_terms: dict[int, dict[str, int]] = {}
+
+    def posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(documents holding `term`, ascending; its count in each, float32)."""
+        i = self._row[term]
+        lo, hi = int(self._start[i]), int(self._start[i + 1])
+        return self._docs[lo:hi], self._tf[lo:hi]
+
+    def tf(self, doc: int) -> dict[str, int]:
+        """Term counts of one document (kept for the few a question looks at)."""
+        got = self._doc_terms.get(doc)
+        if got is None:  # read into a local: a concurrent question may clear the cache meanwhile
+            got = self.terms.doc(doc)
+            if len(self._doc_terms) >= 4096:
+                self._doc_terms.clear()
+            self._doc_terms[doc] = got
+        return got
 
     def _idf(self, df: float) -> float:
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
@@ -61,9 +113,9 @@ class BM25:
         exactly 0, so the figures are those of the full sum, bit for bit."""
         out = np.zeros(self.n, dtype=np.float32)
         for term in sorted(set(query)):  # fixed order: float sums do not depend on the hash seed
-            if term not in self.postings:
+            if term not in self._row:
                 continue
-            ids, tf = self.postings[term]
+            ids, tf = self.posting(term)
             out[ids] += self.idf[term] * tf * (self.k1 + 1) / (tf + self.norm[ids])
         return out
 
@@ -83,4 +135,5 @@ class BM25:
         total = sum(w.values())
         if total <= 0:
             return 0.0
-        return sum(v for t, v in w.items() if t in self.tf[doc]) / total
+        held = self.tf(doc)
+        return sum(v for t, v in w.items() if t in held) / total

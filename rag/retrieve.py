@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.lexical import BM25
+from rag.lexical import BM25, Terms
 from rag.text import fold, is_latin, latin_terms, passage_terms, tokens
 from rag.types import Chunk, Hit
 
@@ -46,9 +46,9 @@ def _mean_vector(index, block: int = 65536) -> np.ndarray:
     return total / max(index.ntotal, 1)
 
 
-def term_counts(chunks: list[Chunk]) -> list[dict[str, int]]:
+def term_counts(chunks: list[Chunk]) -> Terms:
     """Each chunk's BM25 term counts, terms in first-seen order."""
-    return [dict(Counter(passage_terms(c.title, c.text))) for c in chunks]
+    return Terms.of([Counter(passage_terms(c.title, c.text)) for c in chunks])
 
 
 @dataclass
@@ -76,12 +76,10 @@ class Retriever:
         return self._recent[key]
 
     @classmethod
-    def build(cls, chunks: list[Chunk], vectors, embedder, counts: list[dict[str, int]] | None = None) -> "Retriever":
-        """`counts`: each chunk's term counts as saved with the index (rag.store),
+    def build(cls, chunks: list[Chunk], vectors, embedder, terms: Terms | None = None) -> "Retriever":
+        """`terms`: the chunks' term counts as saved with the index (rag.store),
         or None to work them out (rag.text.passage_terms; the slow part of opening)."""
-        if counts is None:
-            counts = term_counts(chunks)
-        return cls(chunks, vectors, embedder, BM25.from_counts(counts))
+        return cls(chunks, vectors, embedder, BM25.from_terms(terms if terms is not None else term_counts(chunks)))
 
     def dense(self, query: str, n: int) -> tuple[list[tuple[int, float]], float]:
         """Top n (chunk id, cosine) and the dense gate for this query."""

@@ -1,5 +1,5 @@
-"""The index folder: FAISS vectors + chunks.jsonl + stories.json + terms.jsonl +
-segments/ (each issue's passage vectors) + manifest.json.
+"""The index folder: FAISS vectors + chunks.jsonl + stories.json + terms.json/.npz
+(BM25 term counts) + segments/ (each issue's passage vectors) + manifest.json.
 
 Layout (see index/README.md): `<index_dir>/current/` holds one complete build.
 A build is written into a sibling temp folder and renamed into place, so an
@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexError_
+from rag.lexical import Terms
 from rag.types import Chunk, Paragraph, Story
 
 FORMAT = 2
 FILES = ("vectors.faiss", "chunks.jsonl", "stories.json")  # always there
-TERMS = "terms.jsonl"  # each chunk's BM25 term counts, when the build saved them
+TERMS = ("terms.json", "terms.npz")  # the chunks' BM25 term counts (vocabulary; arrays), when saved
 SEGMENTS = "segments"
 
 
@@ -50,7 +51,7 @@ class Stored:
     stories: list[Story]
     vectors: object  # faiss.Index
     manifest: dict
-    folder: Path | None = None  # where it was loaded from (terms.jsonl is read from there on demand)
+    folder: Path | None = None  # where it was loaded from (the terms are read from there on demand)
 
 
 def sha256_file(path: Path) -> str:
@@ -169,7 +170,7 @@ def read_segment(seg: dict, n: int, dim: int) -> np.ndarray | None:
 
 
 def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story], vectors: np.ndarray,
-         terms: list[dict[str, int]] | None = None, lexicon: str | None = None) -> Path:
+         terms: Terms | None = None, lexicon: str | None = None) -> Path:
     """Write a complete build aside, then rename it to `<index_dir>/current`.
     `terms` (each chunk's BM25 term counts) are saved with the `lexicon`
     fingerprint they were made under (rag.text.lexicon)."""
@@ -189,7 +190,7 @@ def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Sto
 
 
 def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story],
-                 vectors: np.ndarray, terms: list[dict[str, int]] | None, lexicon: str | None) -> Path:
+                 vectors: np.ndarray, terms: Terms | None, lexicon: str | None) -> Path:
     import faiss
 
     # the builder's pid in the name: a later build sweeps the folders of dead builders at once
@@ -206,9 +207,9 @@ def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: 
         if terms is not None:
             if len(terms) != len(chunks) or not lexicon:
                 raise IndexError_(f"{len(terms)} term counts for {len(chunks)} chunks (lexicon {lexicon!r})")
-            with open(tmp / TERMS, "w", encoding="utf-8") as f:
-                for t in terms:
-                    f.write(json.dumps(t, ensure_ascii=False) + "\n")
+            (tmp / TERMS[0]).write_text(json.dumps(terms.vocab, ensure_ascii=False), encoding="utf-8")
+            with open(tmp / TERMS[1], "wb") as f:
+                np.savez(f, offsets=terms.offsets, ids=terms.ids, counts=terms.counts)
         (tmp / SEGMENTS).mkdir()
         segments, row = [], 0
         for group in by_issue(chunks):
@@ -226,7 +227,7 @@ def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: 
             manifest["lexicon"] = lexicon
         manifest["search"] = ({"kind": "ivf", "lists": index.nlist, "probes": index.nprobe}
                               if hasattr(index, "nlist") else {"kind": "flat"})
-        manifest["checksums"] = {name: sha256_file(tmp / name) for name in FILES + ((TERMS,) if terms is not None else ())}
+        manifest["checksums"] = {name: sha256_file(tmp / name) for name in FILES + (TERMS if terms is not None else ())}
         manifest["built_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         # The manifest is written last: a folder without it is never loaded.
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -379,7 +380,8 @@ def check_manifest(m) -> None:
     _need(isinstance(sums, dict) and all(isinstance(sums.get(n), str) for n in FILES), "checksums")
     segments = m.get("segments")
     _need(isinstance(segments, list) and all(_is_segment(x) for x in segments), "segments")
-    _need(m.get("lexicon") is None or (isinstance(m["lexicon"], str) and isinstance(sums.get(TERMS), str)), "lexicon")
+    _need(m.get("lexicon") is None or (isinstance(m["lexicon"], str) and all(isinstance(sums.get(n), str) for n in TERMS)),
+          "lexicon")
     skipped = m.get("skipped", [])
     _need(isinstance(skipped, list) and all(isinstance(x, list) and len(x) == 2 and all(isinstance(y, str) for y in x)
                                             for x in skipped), "skipped")
@@ -452,7 +454,7 @@ def load(index_dir: Path, expected: dict) -> Stored:
     for key in ("format", "model", "dim", "chunking", "issues"):
         if manifest.get(key) != expected[key]:
             raise IndexStale(f"{key} changed: index has {manifest.get(key)!r}, expected {expected[key]!r}")
-    for name in FILES + ((TERMS,) if manifest.get("lexicon") else ()):
+    for name in FILES + (TERMS if manifest.get("lexicon") else ()):
         path = current / name
         if not path.is_file():
             raise IndexStale(f"missing {name}")
@@ -489,18 +491,22 @@ def load(index_dir: Path, expected: dict) -> Stored:
     return Stored(chunks, stories, vectors, manifest, current)
 
 
-def load_terms(stored: Stored) -> list[dict[str, int]]:
-    """The saved term counts of each chunk (checksummed by `load`); IndexStale
-    when the build saved none or they do not match the chunks."""
+def load_terms(stored: Stored) -> Terms:
+    """The saved term counts of the chunks (checksummed by `load`, checked here
+    for shape and range); IndexStale when the build saved none or they do not fit."""
     if not stored.manifest.get("lexicon") or stored.folder is None:
         raise IndexStale("no saved terms")
     try:
-        with open(stored.folder / TERMS, encoding="utf-8") as f:
-            out = [json.loads(line) for line in f if line.strip()]
-    except (OSError, ValueError) as e:
-        raise IndexStale(f"unreadable {TERMS}: {e}") from e
-    _need(len(out) == len(stored.chunks), f"{TERMS} has {len(out)} rows for {len(stored.chunks)} chunks")
-    for row, d in enumerate(out):
-        _need(isinstance(d, dict) and all(isinstance(k, str) and _is_int(v, 1) for k, v in d.items()),
-              f"{TERMS} row {row}")
-    return out
+        vocab = json.loads((stored.folder / TERMS[0]).read_text(encoding="utf-8"))
+        with np.load(stored.folder / TERMS[1], allow_pickle=False) as z:
+            offsets, ids, counts = z["offsets"], z["ids"], z["counts"]
+    except (OSError, ValueError, KeyError) as e:
+        raise IndexStale(f"unreadable saved terms: {type(e).__name__}: {e}") from e
+    _need(isinstance(vocab, list) and all(isinstance(t, str) for t in vocab), "the terms' vocabulary")
+    _need(offsets.dtype == np.int64 and ids.dtype == np.int32 and counts.dtype == np.int32
+          and offsets.ndim == ids.ndim == counts.ndim == 1 and len(ids) == len(counts), "the terms' arrays")
+    _need(len(offsets) == len(stored.chunks) + 1 and (len(offsets) == 0 or offsets[0] == 0)
+          and bool(np.all(np.diff(offsets) >= 0)) and offsets[-1] == len(ids), "the terms' offsets")
+    _need(len(ids) == 0 or (int(ids.min()) >= 0 and int(ids.max()) < len(vocab) and int(counts.min()) >= 1),
+          "the terms' ids or counts")
+    return Terms(vocab, offsets, ids, counts)

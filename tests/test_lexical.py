@@ -134,24 +134,26 @@ def test_postings_give_the_full_sum_bit_for_bit():
         full = np.zeros(len(docs), dtype=np.float32)
         for t in sorted(set(query)):
             if t in bm25.idf:
-                tf = np.array([d.get(t, 0) for d in bm25.tf], dtype=np.float32)
+                tf = np.array([bm25.tf(d).get(t, 0) for d in range(bm25.n)], dtype=np.float32)
                 full += bm25.idf[t] * tf * (K1 + 1) / (tf + norm)
         assert np.array_equal(bm25.scores(query), full)
 
 
-def test_saved_counts_give_the_same_index():
-    """An index opened from saved term counts (rag.store's terms.jsonl, read back
-    through JSON) scores as one built from the token lists, bit for bit."""
-    import json
+def test_saved_terms_give_the_same_index():
+    """An index opened from saved term arrays (rag.store's terms.json/.npz) scores
+    as one built from the token lists, bit for bit, and holds the same counts."""
+    from rag.lexical import Terms
 
     rng = np.random.default_rng(5)
     vocab = [f"w{i}" for i in range(40)]
     docs = [list(rng.choice(vocab, size=int(rng.integers(0, 25)))) for _ in range(120)]
     built = BM25(docs)
-    saved = json.loads(json.dumps([dict(Counter(d)) for d in docs]))
-    opened = BM25.from_counts(saved)
+    terms = Terms.of([Counter(d) for d in docs])
+    opened = BM25.from_terms(Terms(list(terms.vocab), terms.offsets.copy(), terms.ids.copy(), terms.counts.copy()))
     assert opened.idf == built.idf and np.array_equal(opened.len, built.len)
+    assert [opened.tf(i) for i in range(len(docs))] == [dict(Counter(d)) for d in docs]
     for _ in range(30):
         query = list(rng.choice(vocab + ["unseen"], size=int(rng.integers(1, 6))))
         assert np.array_equal(opened.scores(query), built.scores(query))
         assert opened.weights(query) == built.weights(query)
+        assert [opened.coverage(query, i) for i in range(len(docs))] == [built.coverage(query, i) for i in range(len(docs))]

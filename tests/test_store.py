@@ -276,14 +276,30 @@ def test_damaged_or_missing_segment(tmp_path):
 
 
 def test_saved_terms_round_trip_and_are_checked(tmp_path):
+    from rag.lexical import Terms
+
     chunks, stories, vectors = one_issue_each()
-    terms = [{"南湖": 1 + i % 3, "p": 2} for i in range(len(chunks))]
+    terms = Terms.of([{"南湖": 1 + i % 3, "p": 2} for i in range(len(chunks))])
     store.save(tmp_path, expected(), chunks, stories, vectors, terms, "f" * 64)
     s = store.load(tmp_path, expected())
-    assert s.manifest["lexicon"] == "f" * 64 and store.load_terms(s) == terms
-    path = tmp_path / "current" / store.TERMS
-    path.write_text(path.read_text(encoding="utf-8").replace('"p": 2', '"p": 3', 1), encoding="utf-8")
-    with pytest.raises(IndexStale, match="checksum.*terms"):
+    back = store.load_terms(s)
+    assert s.manifest["lexicon"] == "f" * 64 and back.vocab == terms.vocab
+    assert all(np.array_equal(getattr(back, k), getattr(terms, k)) for k in ("offsets", "ids", "counts"))
+    path = tmp_path / "current" / "terms.json"
+    path.write_text(json.dumps(["南湖", "q"]), encoding="utf-8")
+    with pytest.raises(IndexStale, match="checksum.*terms.json"):
         store.load(tmp_path, expected())
+    short = Terms(terms.vocab, terms.offsets[:-1], terms.ids, terms.counts)
     with pytest.raises(IndexError_, match="term counts"):
-        store.save(tmp_path, expected(), chunks, stories, vectors, terms[:-1], "f" * 64)
+        store.save(tmp_path, expected(), chunks, stories, vectors, short, "f" * 64)
+
+
+def test_saved_terms_out_of_range_are_stale(tmp_path):
+    from rag.lexical import Terms
+
+    chunks, stories, vectors = one_issue_each()
+    bad = Terms(["a"], np.arange(len(chunks) + 1, dtype=np.int64), np.full(len(chunks), 3, dtype=np.int32),
+                np.ones(len(chunks), dtype=np.int32))  # term 3 of a one-word vocabulary
+    store.save(tmp_path, expected(), chunks, stories, vectors, bad, "f" * 64)
+    with pytest.raises(IndexStale, match="ids or counts"):
+        store.load_terms(store.load(tmp_path, expected()))
