@@ -544,23 +544,6 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-def import_gradio_meanwhile() -> None:
-    """Import gradio on a thread while the index opens: both take seconds, and
-    part of each (reading files, native code) lets the other run on the second
-    core. Nothing of the answers depends on it; build_demo's own import waits
-    for this one to finish."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        try:
-            importlib.import_module("gradio")
-        except Exception:  # noqa: BLE001 - build_demo imports it again and reports the failure
-            pass
-
-    threading.Thread(target=load, name="import-gradio", daemon=True).start()
-
-
 def main() -> int:
     limit_malloc_arenas()
     # Libraries log chatty INFO lines (faiss loader, model loading); keep ours only.
@@ -569,7 +552,6 @@ def main() -> int:
     offline_hub_default()
     _gradio_env()
     settings = from_env()
-    import_gradio_meanwhile()
     try:
         engine = open_engine(settings)
     except RagError as e:
