@@ -270,6 +270,31 @@ def test_examples_come_from_the_stories_and_are_kept_when_answered_from_them():
     assert app.examples_for(Wrong()) == ["《城东污水处理厂二期投产》这篇报道是谁写的？"]
 
 
+
+def test_examples_are_asked_once_per_index_settings_and_code(tmp_path, monkeypatch):
+    """The examples of an index are kept beside it: a restart reads them; a new
+    build (another manifest) or other settings ask them again; a folder that
+    cannot be written only means asking each time."""
+    asked = []
+    monkeypatch.setattr(app, "examples_for", lambda engine: asked.append(1) or ["问题一？"])
+    current = tmp_path / "index" / "current"
+    current.mkdir(parents=True)
+    (current / "manifest.json").write_text('{"built_at": "1"}', encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index")
+    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1
+    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1  # read back
+    assert app.cached_examples(StandIn(), Settings(index_dir=tmp_path / "index", top_k=7)) and len(asked) == 2
+    (current / "manifest.json").write_text('{"built_at": "2"}', encoding="utf-8")
+    app.cached_examples(StandIn(), settings)
+    assert len(asked) == 3
+    (tmp_path / "index" / app.EXAMPLES_FILE).write_text("{not json", encoding="utf-8")
+    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 4
+    monkeypatch.setattr(Path, "write_text", lambda *a, **k: (_ for _ in ()).throw(PermissionError("read-only")))
+    (tmp_path / "index" / app.EXAMPLES_FILE).unlink()
+    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 5
+    assert not list((tmp_path / "index").glob(".examples*"))
+
+
 @pytest.mark.slow
 def test_concurrent_chats_are_queued_and_all_answered(client):
     jobs = [client.submit("现代医药港计划投资多少", api_name="/chat") for _ in range(4)]
