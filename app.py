@@ -32,6 +32,7 @@ import sys
 import uuid
 from collections import OrderedDict
 from datetime import date
+from pathlib import Path
 
 from rag import feedback, page_js, render
 from rag.config import ROOT, Settings, from_env, offline_hub_default
@@ -306,7 +307,9 @@ def _examples_key(settings: Settings) -> str | None:
         return None
     h = hashlib.sha256(manifest)
     h.update(repr(sorted((k, str(v)) for k, v in asdict(settings).items())).encode("utf-8"))
-    code = ROOT / "rag"
+    import rag
+
+    code = Path(rag.__file__).resolve().parent
     for f in sorted(code.rglob("*")):
         if f.suffix in (".py", ".json", ".safetensors") and f.is_file():
             h.update(str(f.relative_to(code)).encode("utf-8"))

