@@ -126,10 +126,15 @@ class Engine:
                 return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
             except store.IndexStale as e:
                 progress(f"Index needs a rebuild: {e}")
-        return cls.build(settings, embedder, expected, progress, reader)
+        # a forced rebuild starts afresh: whoever forces one may have changed what
+        # the model's name does not show (files replaced at the same path)
+        return cls.build(settings, embedder, expected, progress, reader, reuse=not rebuild)
 
     @classmethod
-    def build(cls, settings: Settings, embedder, expected: dict, progress: Progress, reader=None) -> "Engine":
+    def build(cls, settings: Settings, embedder, expected: dict, progress: Progress, reader=None,
+              reuse: bool = True) -> "Engine":
+        """Parse, chunk, embed (reading back the unchanged issues' segments when
+        `reuse`), cut the BM25 terms, save, and open what was saved."""
         from rag.chunk import chunk_stories
         from rag.ingest import load_issues
 
@@ -141,7 +146,7 @@ class Engine:
         from rag.text import lexicon
 
         chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
-        vectors = cls._vectors(settings, embedder, expected, chunks, progress)
+        vectors = cls._vectors(settings, embedder, expected, chunks, progress, reuse)
         teach_names(stories)  # before the terms: they are cut with the names whole
         counts, lex = term_counts(chunks), lexicon()
         manifest = dict(expected, skipped=[list(x) for x in skipped])
@@ -151,12 +156,13 @@ class Engine:
         return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
 
     @staticmethod
-    def _vectors(settings: Settings, embedder, expected: dict, chunks: list[Chunk], progress: Progress):
+    def _vectors(settings: Settings, embedder, expected: dict, chunks: list[Chunk], progress: Progress,
+                 reuse: bool = True):
         """Passage vectors, issue by issue: read back from the previous build where
         an issue's passages are unchanged (rag.store segments), embedded otherwise."""
         import numpy as np
 
-        old = store.previous_segments(settings.index_dir, expected["model"], expected["dim"])
+        old = store.previous_segments(settings.index_dir, expected["model"], expected["dim"]) if reuse else {}
         groups = store.by_issue(chunks)
         parts = []
         for g in groups:

@@ -450,6 +450,9 @@ def load(index_dir: Path, expected: dict) -> Stored:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise IndexStale(f"unreadable manifest {mpath}: {e}") from e
+    if isinstance(manifest, dict) and manifest.get("format") != expected["format"]:
+        # an index of another version: said as such, before its fields are judged by this one's schema
+        raise IndexStale(f"format changed: index has {manifest.get('format')!r}, expected {expected['format']!r}")
     check_manifest(manifest)
     for key in ("format", "model", "dim", "chunking", "issues"):
         if manifest.get(key) != expected[key]:

@@ -333,3 +333,12 @@ def test_saved_terms_are_cut_again_when_jieba_changed(tiny_data, tmp_path, monke
     monkeypatch.setattr(retrieve, "term_counts", lambda chunks: cut.append(1) or real(chunks))
     engine, _ = open_engine(tiny_data, tmp_path / "index")
     assert cut and engine.ask("南湖新区招聘会提供多少岗位？").answerable
+
+
+def test_forced_rebuild_embeds_every_issue_again(tiny_data, tmp_path):
+    emb = PassageCounter()
+    first, _ = open_engine(tiny_data, tmp_path / "index", emb)
+    emb.passages = 0
+    Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "index", answerer="rules"),
+                progress=lambda m: None, embedder=emb, rebuild=True)
+    assert emb.passages == len(first.chunks)

@@ -303,3 +303,13 @@ def test_saved_terms_out_of_range_are_stale(tmp_path):
     store.save(tmp_path, expected(), chunks, stories, vectors, bad, "f" * 64)
     with pytest.raises(IndexStale, match="ids or counts"):
         store.load_terms(store.load(tmp_path, expected()))
+
+
+def test_an_index_of_another_format_is_stale_as_such(saved):
+    path = saved[0] / "current" / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m["format"] = 1
+    del m["segments"]  # what a format 1 index lacks
+    path.write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(IndexStale, match="format changed: index has 1"):
+        store.load(saved[0], expected())
