@@ -137,7 +137,7 @@ def main() -> int:
         with httpx.Client() as c:  # warm-up, then the memory baseline
             for q in QUESTIONS:
                 call(c, base, "ask", [q, ""])
-        mem_start = rss_mb(server.pid)
+        mem_start, anon_start = rss_mb(server.pid), rss_mb(server.pid, "RssAnon")
         cpu_start, mine_start, wall_start = cpu_s(server.pid), cpu_s("self"), time.monotonic()
         print(f"loadtest: server up in {time.monotonic() - t0:.0f} s (pid {server.pid}), {mem_start:.0f} MB; "
               f"{args.clients} clients for {args.seconds:.0f} s, think time ~{args.think} s, "
@@ -171,7 +171,7 @@ def main() -> int:
             t.start()
         for t in threads:
             t.join()
-        mem_end = rss_mb(server.pid)
+        mem_end, anon_end = rss_mb(server.pid), rss_mb(server.pid, "RssAnon")
         wall = time.monotonic() - wall_start
         print(f"cpu over the run ({wall:.0f} s, {os.cpu_count()} cores): server {cpu_s(server.pid) - cpu_start:.0f} s, "
               f"these clients {cpu_s('self') - mine_start:.0f} s (they share the machine with the server)")
@@ -221,7 +221,9 @@ def main() -> int:
         text = log.read_text(encoding="utf-8", errors="replace")
         print("server memory every 10 s (MB): " + " ".join(f"{m:.0f}" for m in samples))
         print(f"server memory: {mem_start:.0f} MB at start, {mem_end:.0f} MB after the run "
-              f"({(mem_end - mem_start) / mem_start * 100:+.1f}%); tracebacks in the server log: "
+              f"({(mem_end - mem_start) / mem_start * 100:+.1f}%); of it allocated (not mapped files): "
+              f"{anon_start:.0f} -> {anon_end:.0f} MB ({(anon_end - anon_start) / anon_start * 100:+.1f}%); "
+              f"tracebacks in the server log: "
               f"{text.count('Traceback')}; one-line rejections logged: {text.count('rejected a question')}")
     finally:
         server.terminate()
