@@ -78,11 +78,10 @@ class BM25:
         df = np.bincount(terms.ids, minlength=len(terms.vocab))
         self._start = np.concatenate([[0], np.cumsum(df)])
         self._row = {t: i for i, t in enumerate(terms.vocab)}
-        self.df = Counter({t: int(c) for t, c in zip(terms.vocab, df.tolist())})
         # A term absent from the corpus gets the IDF of a term seen half a time:
         # rarer than anything indexed, so missing it costs the most coverage.
         self.unseen_idf = self._idf(0.5)
-        self.idf = {t: self._idf(c) for t, c in self.df.items()}
+        self.idf = {t: self._idf(c) for t, c in zip(terms.vocab, df.tolist())}
         self._doc_terms: dict[int, dict[str, int]] = {}
 
     def posting(self, term: str) -> tuple[np.ndarray, np.ndarray]:
