@@ -250,7 +250,8 @@ class Handlers:
             issue = issue if isinstance(issue, str) and issue not in ("", ALL) else None
             story = story if isinstance(story, str) and story not in ("", ALL) else None
             hits = self.engine.search(query.strip(), k=20, source=issue, story=story)
-            html_ = render.render_hits(hits, query.strip(), filtered=bool(issue or story))
+            with self.engine.lexicon.active():  # the query's words cut as the search cut them
+                html_ = render.render_hits(hits, query.strip(), filtered=bool(issue or story))
             return html_, "\n".join(render.hit_line(h) for h in hits)
         except RagError as e:
             log.warning("search: %s", e)

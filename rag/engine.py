@@ -22,7 +22,7 @@ from rag.kinds import Refusal, kind_of
 from rag.query import Resolved, clean, clean_history, correct, resolve, scrub
 from rag.retrieve import Retriever
 from rag.slips import SlipIndex
-from rag.text import add_words, fold
+from rag.text import Lexicon, fold, plain
 from rag.types import Answer, Chunk, Hit, Story
 
 Progress = Callable[[str], None]
@@ -35,25 +35,35 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def teach_names(stories: list[Story]) -> list[str]:
-    """The people the issues name, taught to jieba so BM25 keeps them whole;
-    sorted: slip correction tries names in this order, whatever the hash seed."""
-    names = sorted({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
-    add_words(names)
-    return names
+def people(stories: list[Story]) -> list[str]:
+    """The people the issues name, found with jieba's own dictionary (whatever
+    archive is active), sorted: slip correction tries names in this order,
+    whatever the hash seed."""
+    with plain().active():
+        return sorted({p.text[a:b] for s in stories for p in s.paragraphs for a, b in extract.people(p.text)})
 
 
-def saved_terms(stored: store.Stored | None):
-    """The build's saved BM25 term counts when jieba and the code are now as they
-    were then (same rag.text.lexicon fingerprint), else None: worked out again."""
-    from rag.text import lexicon
-
-    if stored is None or stored.manifest.get("lexicon") != lexicon():
+def saved_terms(stored: store.Stored | None, lexicon: Lexicon):
+    """The build's saved BM25 term counts when jieba, the code and the names are
+    now as they were then (same Lexicon fingerprint), else None: worked out again."""
+    if stored is None or stored.manifest.get("lexicon") != lexicon.fingerprint():
         return None
     try:
         return store.load_terms(stored)
     except store.IndexStale:
         return None
+
+
+def _in_lexicon(method):
+    """Run an Engine method with the engine's names taught to jieba, for this call alone."""
+    import functools
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self.lexicon.active():
+            return method(self, *args, **kwargs)
+
+    return run
 
 
 class Engine:
@@ -62,13 +72,15 @@ class Engine:
         self.settings, self.embedder = settings, embedder
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
-        self.names = teach_names(stories)
-        self.retriever = Retriever.build(chunks, vectors, embedder, saved_terms(stored))
-        self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
-        self.slips = SlipIndex(self.corpus, self.names)
-        self.library = Library(stories, settings.top_k)
-        self._sources: dict[str, str] = {}
-        self.answerer = self._answerer(settings, reader)
+        self.names = people(stories)
+        self.lexicon = Lexicon(self.names)  # BM25 and the readers keep the names whole
+        with self.lexicon.active():
+            self.retriever = Retriever.build(chunks, vectors, embedder, saved_terms(stored, self.lexicon))
+            self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
+            self.slips = SlipIndex(self.corpus, self.names)
+            self.library = Library(stories, settings.top_k)
+            self._sources: dict[str, str] = {}
+            self.answerer = self._answerer(settings, reader)
 
     def _answerer(self, settings: Settings, read_with=None):
         """The answer stage the settings name: the fitted reader (default) or the rules."""
@@ -142,18 +154,41 @@ class Engine:
         stories, skipped = load_issues(settings.data_dir, settings.max_issue_bytes)
         for name, why in skipped:
             progress(f"Skipped {name}: {why}")
-        from rag.retrieve import term_counts
-        from rag.text import lexicon
-
         chunks = chunk_stories(stories, settings.chunk_size, settings.chunk_overlap)
         vectors = cls._vectors(settings, embedder, expected, chunks, progress, reuse)
-        teach_names(stories)  # before the terms: they are cut with the names whole
-        counts, lex = term_counts(chunks), lexicon()
+        lexicon = Lexicon(people(stories))  # the terms are cut with the names whole
+        counts = cls._terms(settings, expected, chunks, lexicon, reuse)
         manifest = dict(expected, skipped=[list(x) for x in skipped])
-        store.save(settings.index_dir, manifest, chunks, stories, vectors, counts, lex)
+        store.save(settings.index_dir, manifest, chunks, stories, vectors, counts, lexicon.fingerprint(),
+                   list(lexicon.names), lexicon.base_fingerprint())
         s = store.load(settings.index_dir, expected)
         progress(f"Index built in {time.perf_counter() - t0:.1f} s: {settings.index_dir / 'current'}")
         return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
+
+    @staticmethod
+    def _terms(settings: Settings, expected: dict, chunks: list[Chunk], lexicon: Lexicon, reuse: bool = True):
+        """Each chunk's BM25 terms, issue by issue: read back from the previous build
+        where an issue's passages are unchanged and no name taught or forgotten since
+        occurs in them (with jieba's total fixed, nothing else changes their cut:
+        rag.text.Lexicon), cut otherwise. The same as cutting all (tests)."""
+        from collections import Counter
+
+        from rag.lexical import Terms
+        from rag.text import passage_terms
+
+        old = store.previous_terms(settings.index_dir, lexicon.base_fingerprint()) if reuse else None
+        changed = sorted(set(old.names) ^ set(lexicon.names)) if old else []
+        docs: list[dict[str, int]] = []
+        with lexicon.active():
+            for g in store.by_issue(chunks):
+                rows = old.rows.get(store.segment_key(expected["model"], expected["dim"], g)) if old else None
+                if rows is not None and changed and any(n in fold(c.embed_text) for c in g for n in changed):
+                    rows = None
+                if rows is not None and len(rows) == len(g):
+                    docs += [old.terms.doc(i) for i in rows]
+                else:  # passage_terms cuts fold(title + "\n" + text), the embed text folded
+                    docs += [Counter(passage_terms(c.title, c.text)) for c in g]
+        return Terms.of(docs)
 
     @staticmethod
     def _vectors(settings: Settings, embedder, expected: dict, chunks: list[Chunk], progress: Progress,
@@ -192,6 +227,7 @@ class Engine:
         hits = self.retriever.search(query, k=1, mode=self.settings.mode, candidates=self.settings.candidates)
         return (hits[0].chunk.source, hits[0].chunk.story) if hits else None
 
+    @_in_lexicon
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
         return self._ask(question, history, chase=True)
 
@@ -271,6 +307,7 @@ class Engine:
         return Answer(question=shown, query=query, answerable=False, answer=None, sentence=None,
                       citations=tuple(self.bylines()), kind="person", turn=turns.Turn.WHICH_STORY.value)
 
+    @_in_lexicon
     def bylines(self) -> list:
         """Every story's byline (or, without one, its photo credit) as a Citation
         at its place in the issue file, the name highlighted; issue order.
@@ -303,6 +340,7 @@ class Engine:
         nearest = self.retriever.nearest(resolved.query, 3)
         return self.answerer.answer(Asked(shown, resolved.query, kind, resolved.followup), hits, nearest)
 
+    @_in_lexicon
     def search(self, query: str, k: int = 10, source: str | None = None, story: str | None = None) -> list[Hit]:
         """Passages for staff look-ups, within one issue or story when asked.
 

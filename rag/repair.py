@@ -140,9 +140,9 @@ CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "jieba"
 
 def _tokenizer(cache_dir: Path | None = None):
     """A private jieba tokenizer, made on first use, its 9 MB cache kept in the
-    project. Private because retrieval teaches the shared one the names found
-    in the issues (rag.text.add_words): the layout rules must give the same
-    answer on every build, whatever ran before in the process."""
+    project. Private, so that the layout rules give the same answer on every
+    build whatever else in the process does with jieba's shared dictionary
+    (rag.text.Lexicon keeps the issues' names out of it, but other code may not)."""
     global _jieba
     with _jieba_lock:
         if _jieba is None:

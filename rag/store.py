@@ -170,10 +170,13 @@ def read_segment(seg: dict, n: int, dim: int) -> np.ndarray | None:
 
 
 def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story], vectors: np.ndarray,
-         terms: Terms | None = None, lexicon: str | None = None) -> Path:
+         terms: Terms | None = None, lexicon: str | None = None, names: list[str] | None = None,
+         lexicon_base: str | None = None) -> Path:
     """Write a complete build aside, then rename it to `<index_dir>/current`.
     `terms` (each chunk's BM25 term counts) are saved with the `lexicon`
-    fingerprint they were made under (rag.text.lexicon)."""
+    fingerprint they were made under (rag.text.Lexicon), and, so that the next
+    build can reuse them issue by issue, the names taught and the fingerprint
+    without them (`lexicon_base`)."""
     from filelock import Timeout
 
     if vectors.shape != (len(chunks), expected["dim"]):
@@ -184,13 +187,14 @@ def save(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Sto
         with build_lock(index_dir):
             _recover(index_dir)
             _sweep(index_dir)
-            return _save_locked(index_dir, expected, chunks, stories, vectors, terms, lexicon)
+            return _save_locked(index_dir, expected, chunks, stories, vectors, terms, lexicon, names, lexicon_base)
     except Timeout:
         raise IndexError_(f"another build of {index_dir} has held its lock for an hour; is it stuck?") from None
 
 
 def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: list[Story],
-                 vectors: np.ndarray, terms: Terms | None, lexicon: str | None) -> Path:
+                 vectors: np.ndarray, terms: Terms | None, lexicon: str | None, names: list[str] | None = None,
+                 lexicon_base: str | None = None) -> Path:
     import faiss
 
     # the builder's pid in the name: a later build sweeps the folders of dead builders at once
@@ -225,6 +229,8 @@ def _save_locked(index_dir: Path, expected: dict, chunks: list[Chunk], stories: 
         manifest["segments"] = segments
         if terms is not None:
             manifest["lexicon"] = lexicon
+            if names is not None and lexicon_base:
+                manifest["lexicon_base"], manifest["names"] = lexicon_base, list(names)
         manifest["search"] = ({"kind": "ivf", "lists": index.nlist, "probes": index.nprobe}
                               if hasattr(index, "nlist") else {"kind": "flat"})
         manifest["checksums"] = {name: sha256_file(tmp / name) for name in FILES + (TERMS if terms is not None else ())}
@@ -499,17 +505,55 @@ def load_terms(stored: Stored) -> Terms:
     for shape and range); IndexStale when the build saved none or they do not fit."""
     if not stored.manifest.get("lexicon") or stored.folder is None:
         raise IndexStale("no saved terms")
+    return _read_terms(stored.folder, len(stored.chunks))
+
+
+def _read_terms(folder: Path, n: int) -> Terms:
     try:
-        vocab = json.loads((stored.folder / TERMS[0]).read_text(encoding="utf-8"))
-        with np.load(stored.folder / TERMS[1], allow_pickle=False) as z:
+        vocab = json.loads((folder / TERMS[0]).read_text(encoding="utf-8"))
+        with np.load(folder / TERMS[1], allow_pickle=False) as z:
             offsets, ids, counts = z["offsets"], z["ids"], z["counts"]
     except (OSError, ValueError, KeyError) as e:
         raise IndexStale(f"unreadable saved terms: {type(e).__name__}: {e}") from e
     _need(isinstance(vocab, list) and all(isinstance(t, str) for t in vocab), "the terms' vocabulary")
     _need(offsets.dtype == np.int64 and ids.dtype == np.int32 and counts.dtype == np.int32
           and offsets.ndim == ids.ndim == counts.ndim == 1 and len(ids) == len(counts), "the terms' arrays")
-    _need(len(offsets) == len(stored.chunks) + 1 and (len(offsets) == 0 or offsets[0] == 0)
+    _need(len(offsets) == n + 1 and (len(offsets) == 0 or offsets[0] == 0)
           and bool(np.all(np.diff(offsets) >= 0)) and offsets[-1] == len(ids), "the terms' offsets")
     _need(len(ids) == 0 or (int(ids.min()) >= 0 and int(ids.max()) < len(vocab) and int(counts.min()) >= 1),
           "the terms' ids or counts")
     return Terms(vocab, offsets, ids, counts)
+
+
+@dataclass
+class PreviousTerms:
+    """The current build's term counts, for the next build to reuse issue by issue."""
+
+    names: list[str]  # the names they were cut with
+    rows: dict[str, range]  # segment key -> its chunks' rows in `terms`
+    terms: Terms
+
+
+def previous_terms(index_dir: Path, lexicon_base: str) -> PreviousTerms | None:
+    """The term counts of the current build when they were cut with the same code,
+    packages and dictionary (`lexicon_base`) and their files are whole (checksums);
+    None otherwise: every issue is cut again."""
+    current = Path(index_dir) / "current"
+    try:
+        m = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+        check_manifest(m)
+        names, segments, sums = m.get("names"), m["segments"], m["checksums"]
+        if m.get("lexicon_base") != lexicon_base or not isinstance(names, list) \
+                or not all(isinstance(x, str) for x in names):
+            return None
+        if any(sha256_file(current / name) != sums.get(name) for name in TERMS):
+            return None
+        n = sum(seg["chunks"] for seg in segments)
+        terms = _read_terms(current, n)
+    except (OSError, ValueError, IndexStale):
+        return None  # none, another format, damaged, or replaced by a concurrent build
+    rows, at = {}, 0
+    for seg in segments:
+        rows[seg["key"]] = range(at, at + seg["chunks"])
+        at += seg["chunks"]
+    return PreviousTerms(names, rows, terms)

@@ -42,7 +42,9 @@ class StandIn:
     stories = ()
 
     def __init__(self, fail=None):
-        self.fail, self.calls = fail, []
+        from rag.text import plain
+
+        self.fail, self.calls, self.lexicon = fail, [], plain()
 
     def ask(self, question, history=()):
         self.calls.append((question, list(history)))

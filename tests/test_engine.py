@@ -313,7 +313,8 @@ def test_saved_terms_are_used_when_jieba_is_as_it_was(tiny_data, tmp_path, monke
     with monkeypatch.context() as m:
         m.setattr(retrieve, "term_counts", no_cutting)
         reopened, _ = open_engine(tiny_data, tmp_path / "index")
-    fresh = retrieve.term_counts(built.chunks)
+    with built.lexicon.active():  # cut with the archive's names, as the engine cuts
+        fresh = retrieve.term_counts(built.chunks)
     for bm25 in (reopened.retriever.bm25, built.retriever.bm25):
         assert bm25.terms.vocab == fresh.vocab
         assert all(np.array_equal(getattr(bm25.terms, k), getattr(fresh, k)) for k in ("offsets", "ids", "counts"))
@@ -325,7 +326,7 @@ def test_saved_terms_are_cut_again_when_jieba_changed(tiny_data, tmp_path, monke
     from rag import text
 
     open_engine(tiny_data, tmp_path / "index")
-    monkeypatch.setattr(text, "lexicon", lambda: "0" * 64)  # another jieba, other code, other names
+    monkeypatch.setattr(text.Lexicon, "fingerprint", lambda self: "0" * 64)  # another jieba, other code, other names
     cut = []
     from rag import retrieve
 
@@ -342,3 +343,66 @@ def test_forced_rebuild_embeds_every_issue_again(tiny_data, tmp_path):
     Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "index", answerer="rules"),
                 progress=lambda m: None, embedder=emb, rebuild=True)
     assert emb.passages == len(first.chunks)
+
+
+def test_an_archives_names_stay_with_its_engine(tiny_data, tmp_path):
+    """Opening an archive teaches its names to its own copy of jieba's dictionary:
+    jieba's own and any other archive in the process cut as before."""
+    import jieba
+
+    from rag import retrieve, text
+
+    text.plain()
+    before = (len(jieba.dt.FREQ), jieba.dt.total)
+    engine, _ = open_engine(tiny_data, tmp_path / "index")
+    assert engine.names == ["赵立新"]
+    assert (len(jieba.dt.FREQ), jieba.dt.total) == before
+    assert text.words("赵立新说") == ["赵", "立新", "说"]  # jieba's own cut, outside the engine
+    with engine.lexicon.active():
+        assert text.words("赵立新说") == ["赵立新", "说"]
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "plain.txt").write_text((tiny_data / "tiny-issue.txt").read_text(encoding="utf-8")
+                                     .replace("赵立新", "本报记者"), encoding="utf-8")
+    alone, _ = open_engine(other, tmp_path / "other-index")
+    assert alone.names == [] and alone.lexicon.fingerprint() == text.plain().fingerprint()
+    cut = []
+    real = retrieve.term_counts
+    retrieve.term_counts = lambda chunks: cut.append(1) or real(chunks)
+    try:
+        again, _ = open_engine(other, tmp_path / "other-index")  # after the first archive: the same terms
+    finally:
+        retrieve.term_counts = real
+    assert not cut and again.ask("赵立新说了什么？") == alone.ask("赵立新说了什么？")
+
+
+def test_a_build_cuts_again_only_issues_that_are_new_or_hold_a_new_name(tiny_data, tmp_path, monkeypatch):
+    """Adding an issue cuts its passages; an older issue's terms are read back unless
+    a name taught since occurs in it. Either way the terms are those of cutting all."""
+    import numpy as np
+
+    from rag import retrieve, text
+
+    issue = (tiny_data / "tiny-issue.txt").read_text(encoding="utf-8")
+    index = tmp_path / "index"
+    open_engine(tiny_data, index)
+    cut: list[str] = []
+    real = text.passage_terms
+    monkeypatch.setattr(text, "passage_terms", lambda title, body: cut.append(body) or real(title, body))
+
+    def step(name: str, person: str):
+        cut.clear()
+        (tiny_data / name).write_text(issue.replace("赵立新", person), encoding="utf-8")
+        engine, _ = open_engine(tiny_data, index)
+        with engine.lexicon.active():
+            fresh = retrieve.term_counts(engine.chunks)
+        terms = engine.retriever.bm25.terms
+        assert terms.vocab == fresh.vocab
+        assert all(np.array_equal(getattr(terms, k), getattr(fresh, k)) for k in ("offsets", "ids", "counts"))
+        return engine, len(cut)  # the issues share most passages' texts: count, not match
+
+    engine, n = step("second.txt", "孙海涛")  # a name no other issue holds
+    assert "孙海涛" in engine.names and n == sum(c.source == "second.txt" for c in engine.chunks)
+    engine, n = step("third.txt", "赵立")  # a new name inside the first issue's 赵立新, not in the second's text
+    assert "赵立" in engine.names and n == sum(c.source in ("tiny-issue.txt", "third.txt") for c in engine.chunks)
