@@ -294,6 +294,24 @@ def test_saved_terms_round_trip_and_are_checked(tmp_path):
         store.save(tmp_path, expected(), chunks, stories, vectors, short, "f" * 64)
 
 
+def test_previous_terms_are_offered_per_issue_only_when_whole_and_cut_alike(tmp_path):
+    from rag.lexical import Terms
+
+    chunks, stories, vectors = one_issue_each()
+    terms = Terms.of([{f"t{i}": 1, "p": 2} for i in range(len(chunks))])
+    store.save(tmp_path, expected(), chunks, stories, vectors, terms, "f" * 64, ["赵立新"], "b" * 64)
+    prev = store.previous_terms(tmp_path, "b" * 64)
+    assert prev.names == ["赵立新"]
+    for group in store.by_issue(chunks):
+        rows = prev.rows[store.segment_key(expected()["model"], expected()["dim"], group)]
+        assert [prev.terms.doc(i) for i in rows] == [terms.doc(c.id) for c in group]
+    assert store.previous_terms(tmp_path, "c" * 64) is None  # cut by other code or another dictionary
+    assert store.previous_terms(tmp_path / "nowhere", "b" * 64) is None
+    with open(tmp_path / "current" / "terms.npz", "ab") as f:
+        f.write(b"\0")
+    assert store.previous_terms(tmp_path, "b" * 64) is None  # damaged: every issue is cut again
+
+
 def test_saved_terms_out_of_range_are_stale(tmp_path):
     from rag.lexical import Terms
 
