@@ -68,12 +68,13 @@ def _in_lexicon(method):
 
 class Engine:
     def __init__(self, settings: Settings, embedder, stories: list[Story], chunks: list[Chunk], vectors,
-                 manifest: dict, reader=None, stored: store.Stored | None = None):
+                 manifest: dict, reader=None, stored: store.Stored | None = None, lexicon: Lexicon | None = None):
         self.settings, self.embedder = settings, embedder
         self.stories, self.chunks, self.manifest = stories, chunks, manifest
         self.skipped: list[tuple[str, str]] = [tuple(x) for x in manifest.get("skipped", [])]
-        self.names = people(stories)
-        self.lexicon = Lexicon(self.names)  # BM25 and the readers keep the names whole
+        # BM25 and the readers keep the issues' names whole (a build passes the lexicon it cut with)
+        self.lexicon = lexicon or Lexicon(people(stories))
+        self.names = list(self.lexicon.names)
         with self.lexicon.active():
             self.retriever = Retriever.build(chunks, vectors, embedder, saved_terms(stored, self.lexicon))
             self.corpus = fold("\n".join([s.title for s in stories] + [p.text for s in stories for p in s.paragraphs]))
@@ -163,7 +164,7 @@ class Engine:
                    list(lexicon.names), lexicon.base_fingerprint())
         s = store.load(settings.index_dir, expected)
         progress(f"Index built in {time.perf_counter() - t0:.1f} s: {settings.index_dir / 'current'}")
-        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s)
+        return cls(settings, embedder, s.stories, s.chunks, s.vectors, s.manifest, reader, s, lexicon)
 
     @staticmethod
     def _terms(settings: Settings, expected: dict, chunks: list[Chunk], lexicon: Lexicon, reuse: bool = True):
