@@ -567,7 +567,8 @@ def launch(demo, **kwargs):
     routes = [export_route(h)] if h is not None else []
     head = page_js.script(h.settings.max_question_chars if h is not None else 500)
     opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
-                head=head, app_kwargs={"middleware": [guard], "routes": routes})
+                head=head, app_kwargs={"middleware": [guard], "routes": routes},
+                state_session_capacity=h.settings.sessions if h is not None else Settings().sessions)
     opts.update(kwargs)
     return demo.launch(**opts)
 

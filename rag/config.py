@@ -54,6 +54,14 @@ class Settings:
     # 2.3 s with 4, 1.8 s and 2.0 s with 3 (2.0 s over 10 minutes); the server answered
     # about 4.5 questions a second. More cores: about 2 s x that rate, minus 2.
     queue_size: int = 3
+    # Conversations the chat keeps on the server (env RAG_SESSIONS; Gradio's
+    # state_session_capacity), least recently used dropped first: each holds its
+    # history, about 150 KB under scripts/loadtest.py, so the default (Gradio's
+    # own) can reach about 1.5 GB. With 300 the server's memory levelled off
+    # within a minute (+170 MB, then +33 MB in 3 min; 10,000: +300 MB in 4 min
+    # and still rising; 2026-11-27). Fewer saves memory, but a conversation idle
+    # while that many newer ones came loses its earlier turns.
+    sessions: int = 10_000
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -62,6 +70,8 @@ class Settings:
             raise ValueError(f"max issue size ({self.max_issue_bytes} bytes) must be at least 1 byte")
         if self.queue_size < 1:
             raise ValueError(f"queue size ({self.queue_size}) must be at least 1")
+        if self.sessions < 1:
+            raise ValueError(f"sessions ({self.sessions}) must be at least 1")
         if self.answerer not in ANSWERERS:
             raise ValueError(f"answerer ({self.answerer}) must be one of {', '.join(ANSWERERS)}")
         if self.chunk_overlap >= self.chunk_size:
@@ -100,6 +110,11 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         if not size.isdigit() or not 0 < int(size) <= 10_000:
             raise RagError(f"RAG_QUEUE_SIZE ({env['RAG_QUEUE_SIZE']!r}) must be a whole number from 1 to 10000")
         s = s.with_(queue_size=int(size))
+    if env.get("RAG_SESSIONS"):
+        n = env["RAG_SESSIONS"].strip()
+        if not n.isdigit() or not 0 < int(n) <= 1_000_000:
+            raise RagError(f"RAG_SESSIONS ({env['RAG_SESSIONS']!r}) must be a whole number from 1 to 1000000")
+        s = s.with_(sessions=int(n))
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

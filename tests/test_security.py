@@ -509,6 +509,26 @@ def test_queue_size_comes_from_the_settings_and_bad_values_are_one_line_errors(t
     assert demo._queue.max_size == 7
 
 
+def test_kept_conversations_come_from_the_settings(tiny_data, tmp_path, monkeypatch):
+    import app
+    from rag.config import from_env
+    from test_app import free_port
+
+    monkeypatch.setenv("RAG_SESSIONS", "300")
+    assert from_env().sessions == 300
+    for bad in ("0", "-5", "lots", "2e3", "9999999"):
+        monkeypatch.setenv("RAG_SESSIONS", bad)
+        with pytest.raises(RagError, match="RAG_SESSIONS"):
+            from_env()
+    engine, _ = open_engine(tiny_data, tmp_path / "index")
+    demo = app.build_demo(engine, engine.settings.with_(sessions=5))
+    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port())
+    try:
+        assert demo.state_session_capacity == 5 and demo.state_holder.capacity == 5
+    finally:
+        demo.close()
+
+
 def test_user_bubbles_are_escaped_text_and_markdown_is_off(tiny_data, tmp_path):
     import app
 
