@@ -58,9 +58,9 @@ class Settings:
     # state_session_capacity), least recently used dropped first: each holds its
     # history, about 150 KB under scripts/loadtest.py, so the default (Gradio's
     # own) can reach about 1.5 GB. With 300 the server's memory levelled off
-    # within a minute (+170 MB, then +33 MB in 3 min; 10,000: +300 MB in 4 min
-    # and still rising; 2026-11-27). Fewer saves memory, but a conversation idle
-    # while that many newer ones came loses its earlier turns.
+    # (+130 MB in 50 s, +47 MB in the next 2 min, then flat; 10,000: +300 MB in
+    # 4 min and still rising; 2026-11-27). Fewer saves memory, but a conversation
+    # idle while that many newer ones came loses its earlier turns.
     sessions: int = 10_000
 
     def __post_init__(self):
