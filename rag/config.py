@@ -83,6 +83,14 @@ class Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+def _whole(env, name: str, most: int) -> int:
+    """A whole number from 1 to `most` in env[name], else a one-line RagError."""
+    n = env[name].strip()
+    if not n.isdigit() or not 0 < int(n) <= most:
+        raise RagError(f"{name} ({env[name]!r}) must be a whole number from 1 to {most}")
+    return int(n)
+
+
 def from_env(env: dict | None = None, **overrides) -> Settings:
     """Settings from the environment (RAG_*), then explicit overrides."""
     env = os.environ if env is None else env
@@ -106,15 +114,9 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
     if env.get("RAG_LOG_DIR"):
         s = s.with_(log_dir=Path(env["RAG_LOG_DIR"]))
     if env.get("RAG_QUEUE_SIZE"):
-        size = env["RAG_QUEUE_SIZE"].strip()
-        if not size.isdigit() or not 0 < int(size) <= 10_000:
-            raise RagError(f"RAG_QUEUE_SIZE ({env['RAG_QUEUE_SIZE']!r}) must be a whole number from 1 to 10000")
-        s = s.with_(queue_size=int(size))
+        s = s.with_(queue_size=_whole(env, "RAG_QUEUE_SIZE", 10_000))
     if env.get("RAG_SESSIONS"):
-        n = env["RAG_SESSIONS"].strip()
-        if not n.isdigit() or not 0 < int(n) <= 1_000_000:
-            raise RagError(f"RAG_SESSIONS ({env['RAG_SESSIONS']!r}) must be a whole number from 1 to 1000000")
-        s = s.with_(sessions=int(n))
+        s = s.with_(sessions=_whole(env, "RAG_SESSIONS", 1_000_000))
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
     overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}

@@ -100,6 +100,11 @@ class Grams:
         return bool(self.contains(_codes(s)[None, :])[0])
 
 
+def _toneless(reading: str) -> str:
+    """zhōng -> zhong, lǜ -> lu (marks dropped)."""
+    return "".join(x for x in unicodedata.normalize("NFD", reading) if not unicodedata.combining(x))
+
+
 @lru_cache(maxsize=1)
 def _readings() -> dict[str, np.ndarray]:
     """Toneless reading -> codes of the characters that have it (any of their readings)."""
@@ -109,8 +114,7 @@ def _readings() -> dict[str, np.ndarray]:
     for cp, said in pinyin_dict.items():
         if FIRST <= cp <= LAST:
             for r in said.split(","):
-                bare = "".join(x for x in unicodedata.normalize("NFD", r) if not unicodedata.combining(x))
-                chars[bare].add(cp - (FIRST - 1))
+                chars[_toneless(r)].add(cp - (FIRST - 1))
     return {r: np.array(sorted(cs), dtype=np.uint64) for r, cs in sorted(chars.items())}
 
 
@@ -121,8 +125,7 @@ def _homophones(ch: str) -> np.ndarray:
 
     readings, own = _readings(), ord(ch) - (FIRST - 1)
     said = pinyin_dict.get(ord(ch), "")
-    found = [readings[r] for r in sorted({"".join(x for x in unicodedata.normalize("NFD", s) if not unicodedata.combining(x))
-                                         for s in said.split(",") if s}) if r in readings]
+    found = [readings[r] for r in sorted({_toneless(s) for s in said.split(",") if s}) if r in readings]
     out = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
     return out[out != own]
 

@@ -494,34 +494,28 @@ def test_a_ten_kilobyte_history_is_cut_before_any_work(tiny_data, tmp_path, monk
 
 # ------------------------------------------------------------ the web app
 
-def test_queue_size_comes_from_the_settings_and_bad_values_are_one_line_errors(tiny_data, tmp_path, monkeypatch):
-    import app
+@pytest.mark.parametrize("name, field, good, bads", [
+    ("RAG_QUEUE_SIZE", "queue_size", "5", ("0", "-1", "many", "1e3", "99999")),
+    ("RAG_SESSIONS", "sessions", "300", ("0", "-5", "lots", "2e3", "9999999")),
+])
+def test_whole_number_settings_and_bad_values_are_one_line_errors(monkeypatch, name, field, good, bads):
     from rag.config import from_env
 
-    monkeypatch.setenv("RAG_QUEUE_SIZE", "5")
-    assert from_env().queue_size == 5
-    for bad in ("0", "-1", "many", "1e3", "99999"):
-        monkeypatch.setenv("RAG_QUEUE_SIZE", bad)
-        with pytest.raises(RagError, match="RAG_QUEUE_SIZE"):
+    monkeypatch.setenv(name, good)
+    assert getattr(from_env(), field) == int(good)
+    for bad in bads:
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(RagError, match=name):
             from_env()
-    engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = app.build_demo(engine, engine.settings.with_(queue_size=7))
-    assert demo._queue.max_size == 7
 
 
-def test_kept_conversations_come_from_the_settings(tiny_data, tmp_path, monkeypatch):
+def test_queue_size_and_kept_conversations_reach_the_app(tiny_data, tmp_path):
     import app
-    from rag.config import from_env
     from test_app import free_port
 
-    monkeypatch.setenv("RAG_SESSIONS", "300")
-    assert from_env().sessions == 300
-    for bad in ("0", "-5", "lots", "2e3", "9999999"):
-        monkeypatch.setenv("RAG_SESSIONS", bad)
-        with pytest.raises(RagError, match="RAG_SESSIONS"):
-            from_env()
     engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = app.build_demo(engine, engine.settings.with_(sessions=5))
+    demo = app.build_demo(engine, engine.settings.with_(queue_size=7, sessions=5))
+    assert demo._queue.max_size == 7
     app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port())
     try:
         assert demo.state_session_capacity == 5 and demo.state_holder.capacity == 5
