@@ -8,7 +8,7 @@ issue text; the same embedding model as the engine; FAISS IndexFlatIP, top 5.
 No stories, no history, no refusal, no short answer: `answerable` is always
 true, `answer` is None, the "sentence" is the top chunk. Each citation is
 labelled with the story whose paragraphs overlap the chunk most (from
-rag.ingest), only so that story@1 can be measured.
+rag.ingest.issues), only so that story@1 can be measured.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Anchor:
 
     @classmethod
     def open(cls, data_dir: Path, embedder) -> "Anchor":
-        from rag.ingest import load_issues, read_issue
+        from rag.ingest.issues import load_issues, read_issue
 
         stories, _failed = load_issues(Path(data_dir))
         sources = sorted({s.source for s in stories})

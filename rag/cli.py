@@ -1,7 +1,7 @@
 """Command line: `python -m rag {build,ask,search,stories,model}`.
 
-Thin: parses flags into Settings, calls the library, prints. This and app.py
-are the only places that turn library errors into messages; no traceback
+Thin: parses flags into Settings, calls the library, prints. This and the web face
+(rag/web/, app.py) are the only places that turn library errors into messages; no traceback
 reaches the user (unexpected errors print one line and exit 1).
 """
 
@@ -113,13 +113,13 @@ def run(argv: list[str]) -> int:
         return 2
     if args.command == "model":
         from rag.config import from_env
-        from rag.model import resolve_model
+        from rag.model.provision import resolve_model
 
         print(resolve_model(from_env(model=args.model)))
         return 0
     settings = _settings(args)
     if args.command == "stories":
-        from rag.ingest import load_issues
+        from rag.ingest.issues import load_issues
 
         stories, skipped = load_issues(settings.data_dir)
         for name, why in skipped:
@@ -132,7 +132,7 @@ def run(argv: list[str]) -> int:
                       f"({len(s.paragraphs)} paragraphs)")
         return 0
     from rag.engine import Engine
-    from rag.store import check_index_dir
+    from rag.store.folder import check_index_dir
 
     # before the model loads and everything is embedded; ask and search may load a read-only index
     check_index_dir(settings.index_dir, writable=args.command == "build")

@@ -28,7 +28,7 @@ ANSWERERS = ("reader", "rules")
 class Settings:
     data_dir: Path = ROOT / "data" / "issues"
     index_dir: Path = ROOT / "index"
-    model: str | None = None  # None: the bundled offline default (rag.model)
+    model: str | None = None  # None: the bundled offline default (rag.model.provision)
     model_cache: Path = _CACHE / "models"
     chunk_size: int = 160  # characters; far below the model's 512 tokens
     chunk_overlap: int = 0
@@ -45,7 +45,7 @@ class Settings:
     # an issue is a few kB to tens of kB, and embedding costs about 12 s per MB on
     # 2 cores, so a 50 MB file took 10 minutes; 5 MB is a year of issues in one file.
     max_issue_bytes: int = 5 * 1024 * 1024
-    # the chat's feedback and unanswered-questions log (rag.feedback; env RAG_LOG_DIR)
+    # the chat's feedback and unanswered-questions log (rag.web.feedback; env RAG_LOG_DIR)
     log_dir: Path = _CACHE / "log"
     # The chat's queue (env RAG_QUEUE_SIZE): requests waiting beyond the 2 being
     # answered; one more gets "busy, try again" at once rather than a long wait.

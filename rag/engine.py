@@ -13,15 +13,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from rag import store
+from rag.store import folder as store
 from rag.answer import credits, extract
 from rag.answer.base import Asked, Library
 from rag.config import Settings, from_env, offline_hub_default
 from rag.errors import BadQuestion
 from rag.kinds import Refusal, kind_of
-from rag.query import Resolved, clean, clean_history, correct, resolve, scrub
-from rag.retrieve import Retriever
-from rag.slips import SlipIndex
+from rag.search.query import Resolved, clean, clean_history, correct, resolve, scrub
+from rag.search.retrieve import Retriever
+from rag.search.slips import SlipIndex
 from rag.text import Lexicon, fold, plain
 from rag.types import Answer, Chunk, Hit, Story
 
@@ -102,7 +102,7 @@ class Engine:
         """The issue file's text, as offsets count it (read once, on demand)."""
         if name not in self._sources:
             from rag.errors import IssueReadError
-            from rag.ingest import read_issue
+            from rag.ingest.issues import read_issue
 
             # only a file the manifest lists, by plain name, inside the data folder
             if name not in self.manifest.get("issues", {}) or name in ("", ".", "..") or "/" in name or "\\" in name:
@@ -118,14 +118,14 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings | None = None, progress: Progress | None = None, embedder=None, reader=None,
              rebuild: bool = False) -> "Engine":
-        from rag.ingest import issue_hashes
+        from rag.ingest.issues import issue_hashes
 
         settings = settings or from_env()
         progress = progress or _stderr
         offline_hub_default()
         issues = issue_hashes(settings.data_dir, settings.max_issue_bytes)  # a wrong --data fails before the model loads
         if embedder is None:
-            from rag.embed import load_embedder
+            from rag.model.embed import load_embedder
 
             embedder = load_embedder(settings, progress)
         expected = store.expected_manifest(
@@ -148,8 +148,8 @@ class Engine:
               reuse: bool = True) -> "Engine":
         """Parse, chunk, embed (reading back the unchanged issues' segments when
         `reuse`), cut the BM25 terms, save, and open what was saved."""
-        from rag.chunk import chunk_stories
-        from rag.ingest import load_issues
+        from rag.ingest.chunk import chunk_stories
+        from rag.ingest.issues import load_issues
 
         t0 = time.perf_counter()
         stories, skipped = load_issues(settings.data_dir, settings.max_issue_bytes)
@@ -174,7 +174,7 @@ class Engine:
         rag.text.Lexicon), cut otherwise. The same as cutting all (tests)."""
         from collections import Counter
 
-        from rag.lexical import Terms
+        from rag.search.lexical import Terms
         from rag.text import passage_terms
 
         old = store.previous_terms(settings.index_dir, lexicon.base_fingerprint()) if reuse else None
@@ -195,7 +195,7 @@ class Engine:
     def _vectors(settings: Settings, embedder, expected: dict, chunks: list[Chunk], progress: Progress,
                  reuse: bool = True):
         """Passage vectors, issue by issue: read back from the previous build where
-        an issue's passages are unchanged (rag.store segments), embedded otherwise."""
+        an issue's passages are unchanged (rag.store.folder segments), embedded otherwise."""
         import numpy as np
 
         old = store.previous_segments(settings.index_dir, expected["model"], expected["dim"]) if reuse else {}
@@ -238,8 +238,8 @@ class Engine:
         once asked every earlier turn again, each with the reader (4.6 s)."""
         from dataclasses import replace
 
-        from rag import turns
-        from rag.query import is_followup, subject
+        from rag.search import turns
+        from rag.search.query import is_followup, subject
         from rag.text import content_terms
 
         s = self.settings
@@ -302,8 +302,8 @@ class Engine:
 
     def _which_story(self, shown: str, query: str) -> Answer:
         """Authorship asked with no story named: the stories' bylines, and a
-        request to say which (rag.turns.Turn.WHICH_STORY); nothing is refused."""
-        from rag import turns
+        request to say which (rag.search.turns.Turn.WHICH_STORY); nothing is refused."""
+        from rag.search import turns
 
         return Answer(question=shown, query=query, answerable=False, answer=None, sentence=None,
                       citations=tuple(self.bylines()), kind="person", turn=turns.Turn.WHICH_STORY.value)
@@ -346,14 +346,14 @@ class Engine:
         """Passages for staff look-ups, within one issue or story when asked.
 
         Passages holding the query as typed come first, then those holding all
-        its words, then at least half of them (rag.keywords; within a group, more
+        its words, then at least half of them (rag.search.keywords; within a group, more
         occurrences first, then the retriever's order). When no passage holds
         any and the query is in English, those BM25 finds by pinyin. Never
         padded with passages that only resemble the query: a filter that
         matches nothing gives nothing. Hit.score is the share of the query's
         words the passage holds (1.0 for the whole phrase).
         """
-        from rag.keywords import Keywords
+        from rag.search.keywords import Keywords
         from rag.text import is_latin, latin_terms
 
         q = clean(query, self.settings.max_question_chars)

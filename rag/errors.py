@@ -1,6 +1,6 @@
 """Typed errors raised by the library.
 
-Only the edges (rag/cli.py, app.py, eval/run.py) turn these into messages for
+Only the edges (rag/cli.py, rag/web/handlers.py and app.py, eval/run.py) turn these into messages for
 people; the library never prints or exits.
 """
 

@@ -166,7 +166,7 @@ class Lexicon:
 
     def fingerprint(self) -> str:
         """Everything `passage_terms` depends on: the base fingerprint and the names.
-        Terms saved under one fingerprint are reused only under the same one (rag.store)."""
+        Terms saved under one fingerprint are reused only under the same one (rag.store.folder)."""
         import hashlib
         import json
 

@@ -1,14 +1,14 @@
 """Plain frozen dataclasses that flow one way: Story -> Chunk -> Hit -> Answer.
 
 No logic lives here beyond (de)serialisation helpers. Offsets are character
-offsets into the issue text as returned by `rag.ingest.read_issue` (decoded,
+offsets into the issue text as returned by `rag.ingest.issues.read_issue` (decoded,
 BOM removed, line ends kept as they are in the file).
 
 Repaired text differs from the source (lines rejoined, pull quotes dropped,
 ASCII punctuation made full-width), so each piece of text carries `runs`: a
 tuple of (text_pos, source_pos) pairs. Character i of the text comes from
 source offset `source_pos + (i - text_pos)` of the last run with text_pos <= i.
-`rag.spans.to_source` applies it.
+`rag.ingest.spans.to_source` applies it.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class Answer:
     # the sentence is shown without one (rag.answer.decide)
     answer_shown: bool = False
     confidence: float | None = None  # estimated chance the short answer (or, refused, any answer) is right
-    # not a question: small talk or "which story?" (a rag.turns.Turn value); None for a question
+    # not a question: small talk or "which story?" (a rag.search.turns.Turn value); None for a question
     turn: str | None = None
     # what a question that points back was taken to be about, when it could mean several things
     assumed: str | None = None

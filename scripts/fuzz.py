@@ -6,7 +6,7 @@ attackers send (lone surrogates, bidi and zero-width marks, controls, markup,
 markdown images, regex templates, paths, Traditional/full-width forms), random
 Unicode, long runs of Chinese up to the 500-character cap and histories up to
 tens of kB. A crash is any exception but the project's typed errors, output that
-is not valid UTF-8 JSON, HTML with tags or attributes rag.render never writes,
+is not valid UTF-8 JSON, HTML with tags or attributes rag.web.render never writes,
 or a citation that is not at its offsets in the issue file.
 
 Prints crashes (with the first inputs), p50/p99/max time per question overall
@@ -117,7 +117,7 @@ class Gen:
 
 def check_answer(d: dict, sources: dict) -> str | None:
     """Why an answer (ask --json object) is broken, or None."""
-    from rag.spans import locate
+    from rag.ingest.spans import locate
 
     json.dumps(d, ensure_ascii=False).encode("utf-8")
     for c in d["citations"]:
@@ -125,7 +125,7 @@ def check_answer(d: dict, sources: dict) -> str | None:
             return f"citation not at its offsets: {c['source']} [{c['start']}, {c['end']}]"
     if d["answerable"] and d["answer_start"] is not None:
         src = sources[d["citations"][0]["source"]]
-        # repaired text (lines rejoined, punctuation widened): located as rag.spans.locate reads it
+        # repaired text (lines rejoined, punctuation widened): located as rag.ingest.spans.locate reads it
         if not locate(d["answer"], src, d["answer_start"], d["answer_end"]):
             return f"short answer {d['answer']!r:.60} not at its offsets [{d['answer_start']}, {d['answer_end']}]"
     return None
@@ -159,16 +159,18 @@ def main() -> int:
 
         torch.set_num_threads(args.torch_threads)
 
-    import rag.embed
-    from rag import cli, render
+    import rag.model.embed
+    from rag import cli
+    from rag.web import render
     from rag.config import from_env
     from rag.engine import Engine
     from rag.errors import RagError
-    from rag.ingest import read_issue
+    from rag.ingest.issues import read_issue
 
     import logging
 
-    import app
+    from rag.web import handlers
+    from rag.search import query
 
     logging.getLogger("newsrag.app").setLevel(logging.ERROR)  # rejected junk is logged one line each: too many here
     quiet = lambda *a, **k: None  # noqa: E731
@@ -179,10 +181,10 @@ def main() -> int:
 
         embedder = FakeEmbedder()
     else:
-        embedder = rag.embed.load_embedder(settings, quiet)
-    rag.embed.load_embedder = lambda s, p=None: embedder  # the CLI reuses the loaded model
+        embedder = rag.model.embed.load_embedder(settings, quiet)
+    rag.model.embed.load_embedder = lambda s, p=None: embedder  # the CLI reuses the loaded model
     engine = Engine.open(settings, progress=quiet, embedder=embedder)
-    handlers = app.Handlers(engine, settings)
+    handlers = handlers.Handlers(engine, settings)
     sources = {s.source: read_issue(Path(args.data) / s.source) for s in engine.stories}
     qs = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8") if line.strip()]
     gen = Gen(args.seed, qs, "".join(sources.values()))
@@ -216,7 +218,7 @@ def main() -> int:
             elif kind == "search":
                 try:
                     hits = engine.search(q, k=gen.r.randint(1, 20))
-                    why = check_html(render.render_hits(hits, app.scrub(q)))
+                    why = check_html(render.render_hits(hits, query.scrub(q)))
                 except RagError:
                     typed_errors += 1
                     why = None
@@ -230,15 +232,15 @@ def main() -> int:
                                            sources)
                     except gr.Error as e:
                         typed_errors += 1
-                        why = "unexpected error behind /ask" if e.message == app.SORRY else None
+                        why = "unexpected error behind /ask" if e.message == handlers.SORRY else None
                 elif which == "chat":
                     reply = handlers.chat(q, [{"role": "user", "content": x} for x in h if isinstance(x, str)])
-                    why = check_html(reply) or ("unexpected error behind /chat" if app.SORRY in reply else None)
+                    why = check_html(reply) or ("unexpected error behind /chat" if handlers.SORRY in reply else None)
                 else:
                     issue = gen.r.choice(["全部", "../../etc/passwd", "/etc/passwd", gen.question()])
                     html, lines = handlers.search(q, issue, gen.r.choice(["全部", gen.question()]))
                     lines.encode("utf-8")
-                    why = check_html(html) or ("unexpected error behind /search" if app.SORRY in html else None)
+                    why = check_html(html) or ("unexpected error behind /search" if handlers.SORRY in html else None)
             else:
                 argv = ["ask", "--json", "--data", args.data, "--index", settings.index_dir.as_posix()]
                 for x in h[:3]:

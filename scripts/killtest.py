@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 DRIVER = """
 import sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
-import rag.embed, rag.store as store
+import rag.model.embed, rag.store.folder as store
 if {fake!r}:
     from conftest import FakeEmbedder
-    rag.embed.load_embedder = lambda s, p=None: FakeEmbedder()
+    rag.model.embed.load_embedder = lambda s, p=None: FakeEmbedder()
 real = store.save
 def save(*a, **k):
     print("WRITING", time.monotonic(), flush=True)
@@ -82,7 +82,7 @@ def full_build(data: Path, index: Path, fake: bool) -> tuple[float, float, float
 
 def generation_of(index: Path, hashes: dict[int, dict]) -> tuple[int | None, str]:
     """Which generation the index folder holds, loaded and checked as the next open does."""
-    from rag import store
+    from rag.store import folder as store
 
     mpath = index / "current" / "manifest.json"
     try:
@@ -116,7 +116,7 @@ def main() -> int:
     ap.add_argument("--model", choices=["fake", "real"], default="fake")
     ap.add_argument("--copies", type=int, default=8, help="copies of the real issue in the data folder")
     args = ap.parse_args()
-    from rag.ingest import issue_hashes
+    from rag.ingest.issues import issue_hashes
 
     fake = args.model == "fake"
     rng = random.Random(args.seed)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import app
+from rag.web import examples, handlers, page
 from rag.config import Settings
 from rag.errors import IndexError_
 from rag.types import Answer
@@ -55,7 +55,7 @@ class StandIn:
 
 def test_chat_passes_earlier_user_questions_oldest_first():
     eng = StandIn()
-    h = app.Handlers(eng, Settings())
+    h = handlers.Handlers(eng, Settings())
     history = [
         {"role": "user", "content": [{"type": "text", "text": "第一问"}]},
         {"role": "assistant", "content": "<div>答</div>"},
@@ -68,7 +68,7 @@ def test_chat_passes_earlier_user_questions_oldest_first():
 
 def test_chat_rejects_empty_and_too_long_questions_without_asking():
     eng = StandIn()
-    h = app.Handlers(eng, Settings(max_question_chars=10))
+    h = handlers.Handlers(eng, Settings(max_question_chars=10))
     assert "请输入" in h.chat("   ", [])
     reply = h.chat("问" * 11, [])
     assert "太长" in reply and "10" in reply
@@ -76,21 +76,21 @@ def test_chat_rejects_empty_and_too_long_questions_without_asking():
 
 
 def test_chat_turns_errors_into_friendly_messages(caplog):
-    reply = app.Handlers(StandIn(fail=IndexError_("索引已过期，请重建")), Settings()).chat("问题", [])
+    reply = handlers.Handlers(StandIn(fail=IndexError_("索引已过期，请重建")), Settings()).chat("问题", [])
     assert "索引已过期，请重建" in reply and "Traceback" not in reply
-    reply = app.Handlers(StandIn(fail=ZeroDivisionError("secret detail")), Settings()).chat("问题", [])
-    assert app.SORRY in reply and "secret" not in reply and "ZeroDivisionError" not in reply
+    reply = handlers.Handlers(StandIn(fail=ZeroDivisionError("secret detail")), Settings()).chat("问题", [])
+    assert handlers.SORRY in reply and "secret" not in reply and "ZeroDivisionError" not in reply
     assert "ZeroDivisionError" in caplog.text  # the traceback goes to the server log
 
 
 def test_ask_history_accepts_json_or_list_and_rejects_junk():
-    assert app.parse_history('["a", "b"]') == ["a", "b"]
-    assert app.parse_history(["a"]) == ["a"]
-    assert app.parse_history("") == []
+    assert handlers.parse_history('["a", "b"]') == ["a", "b"]
+    assert handlers.parse_history(["a"]) == ["a"]
+    assert handlers.parse_history("") == []
     with pytest.raises(Exception, match="JSON"):
-        app.parse_history("[oops")
+        handlers.parse_history("[oops")
     with pytest.raises(Exception, match="列表"):
-        app.parse_history('{"a": 1}')
+        handlers.parse_history('{"a": 1}')
 
 
 # ---------------------------------------------------------------- slow: real app
@@ -263,13 +263,13 @@ def test_examples_come_from_the_stories_and_are_kept_when_answered_from_them():
             right = "2.6亿元" if "投资" in question else "陈晨"
             return replace(ans, answerable=True, answer=right, answer_shown=True, citations=(cite,))
 
-    assert app.examples_for(Eng()) == ["城东污水处理厂二期工程总投资多少？", "《城东污水处理厂二期投产》这篇报道是谁写的？"]
+    assert examples.examples_for(Eng()) == ["城东污水处理厂二期工程总投资多少？", "《城东污水处理厂二期投产》这篇报道是谁写的？"]
 
     class Wrong(Eng):
         def ask(self, question, history=()):
             return replace(super().ask(question, history), answer="3亿元")  # not what the story says
 
-    assert app.examples_for(Wrong()) == ["《城东污水处理厂二期投产》这篇报道是谁写的？"]
+    assert examples.examples_for(Wrong()) == ["《城东污水处理厂二期投产》这篇报道是谁写的？"]
 
 
 
@@ -278,22 +278,22 @@ def test_examples_are_asked_once_per_index_settings_and_code(tmp_path, monkeypat
     build (another manifest) or other settings ask them again; a folder that
     cannot be written only means asking each time."""
     asked = []
-    monkeypatch.setattr(app, "examples_for", lambda engine: asked.append(1) or ["问题一？"])
+    monkeypatch.setattr(examples, "examples_for", lambda engine: asked.append(1) or ["问题一？"])
     current = tmp_path / "index" / "current"
     current.mkdir(parents=True)
     (current / "manifest.json").write_text('{"built_at": "1"}', encoding="utf-8")
     settings = Settings(index_dir=tmp_path / "index")
-    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1
-    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1  # read back
-    assert app.cached_examples(StandIn(), Settings(index_dir=tmp_path / "index", top_k=7)) and len(asked) == 2
+    assert examples.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1
+    assert examples.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 1  # read back
+    assert examples.cached_examples(StandIn(), Settings(index_dir=tmp_path / "index", top_k=7)) and len(asked) == 2
     (current / "manifest.json").write_text('{"built_at": "2"}', encoding="utf-8")
-    app.cached_examples(StandIn(), settings)
+    examples.cached_examples(StandIn(), settings)
     assert len(asked) == 3
-    (tmp_path / "index" / app.EXAMPLES_FILE).write_text("{not json", encoding="utf-8")
-    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 4
+    (tmp_path / "index" / examples.EXAMPLES_FILE).write_text("{not json", encoding="utf-8")
+    assert examples.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 4
     monkeypatch.setattr(Path, "write_text", lambda *a, **k: (_ for _ in ()).throw(PermissionError("read-only")))
-    (tmp_path / "index" / app.EXAMPLES_FILE).unlink()
-    assert app.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 5
+    (tmp_path / "index" / examples.EXAMPLES_FILE).unlink()
+    assert examples.cached_examples(StandIn(), settings) == ["问题一？"] and len(asked) == 5
     assert not list((tmp_path / "index").glob(".examples*"))
 
 
@@ -311,12 +311,12 @@ def test_search_handler_reports_bad_input_and_errors_politely():
             raise self.fail
 
     eng = Eng(fail=RuntimeError("internal"))
-    h = app.Handlers(eng, Settings(max_question_chars=5))
-    html, lines = h.search("  ", app.ALL, app.ALL)
+    h = handlers.Handlers(eng, Settings(max_question_chars=5))
+    html, lines = h.search("  ", handlers.ALL, handlers.ALL)
     assert "请输入一个检索词" in html and lines == ""
-    assert "检索词太长" in h.search("投资投资投资", app.ALL, app.ALL)[0]
-    html, lines = h.search("投资", "a.txt", app.ALL)
-    assert app.SORRY in html and "internal" not in html and lines == ""
+    assert "检索词太长" in h.search("投资投资投资", handlers.ALL, handlers.ALL)[0]
+    html, lines = h.search("投资", "a.txt", handlers.ALL)
+    assert handlers.SORRY in html and "internal" not in html and lines == ""
     assert eng.calls == [("投资", "a.txt", None)]
 
 
@@ -336,7 +336,7 @@ def test_missing_data_folder_is_a_one_line_error_not_a_traceback(tmp_path):
 
 @pytest.fixture
 def feedback_log(tmp_path):
-    from rag.feedback import FeedbackLog
+    from rag.web.feedback import FeedbackLog
 
     return FeedbackLog(tmp_path / "log")
 
@@ -353,7 +353,7 @@ def _refusing(question, history=()):
 def test_refusals_are_logged_and_votes_stored_with_the_reply(feedback_log):
     eng = StandIn()
     eng.ask = lambda q, h=(): (eng.calls.append(q), _refusing(q))[1]
-    h = app.Handlers(eng, Settings(), log=feedback_log)
+    h = handlers.Handlers(eng, Settings(), log=feedback_log)
     reply = h.chat("菏泽开发区的足球队拿了几次冠军？", [])
     assert feedback_log.count("refused") == 1
     history = [{"role": "user", "content": "菏泽开发区的足球队拿了几次冠军？"}, {"role": "assistant", "content": reply}]
@@ -375,8 +375,8 @@ def test_a_vote_after_a_restart_reads_the_reply_back_from_the_chat(feedback_log)
                     sentence="计划投资300亿元。", citations=(cite,), answer_shown=True, followup=True)
     eng = StandIn()
     eng.ask = lambda q, h=(): replace(answer, question=q)
-    reply = app.Handlers(eng, Settings(), log=feedback_log).chat("投资多少？", ["现代医药港在哪？"])
-    fresh = app.Handlers(eng, Settings(), log=feedback_log)  # a new process: nothing remembered
+    reply = handlers.Handlers(eng, Settings(), log=feedback_log).chat("投资多少？", ["现代医药港在哪？"])
+    fresh = handlers.Handlers(eng, Settings(), log=feedback_log)  # a new process: nothing remembered
     history = [{"role": "user", "content": "现代医药港在哪？"}, {"role": "assistant", "content": "…"},
                {"role": "user", "content": "投资多少？"}, {"role": "assistant", "content": reply}]
     fresh.vote(history, 3, [reply], False)
@@ -388,14 +388,14 @@ def test_a_vote_after_a_restart_reads_the_reply_back_from_the_chat(feedback_log)
 
 
 def test_without_a_log_nothing_is_recorded_and_votes_are_ignored():
-    h = app.Handlers(StandIn(), Settings())
+    h = handlers.Handlers(StandIn(), Settings())
     reply = h.chat("问题", [])
     h.vote([], 1, [reply], False)  # no error
     assert "没有开启记录" in h.unanswered_html()
 
 
 def test_too_long_is_said_in_the_askers_language():
-    h = app.Handlers(StandIn(), Settings(max_question_chars=10))
+    h = handlers.Handlers(StandIn(), Settings(max_question_chars=10))
     assert "too long (12 characters)" in h.chat("What is it??", [])
     assert "太长" in h.chat("问" * 11, [])
 
@@ -407,9 +407,9 @@ def test_changing_a_filter_searches_again_only_when_something_was_typed():
             return []
 
     eng = Eng()
-    h = app.Handlers(eng, Settings())
-    assert h.search_again("", "a.txt", app.ALL) == ("", "")
-    html, lines = h.search_again("5G", app.ALL, "某报道")
+    h = handlers.Handlers(eng, Settings())
+    assert h.search_again("", "a.txt", handlers.ALL) == ("", "")
+    html, lines = h.search_again("5G", handlers.ALL, "某报道")
     assert eng.calls == [("5G", None, "某报道")] and "所选期次或报道中没有含“5G”的段落" in html and lines == ""
 
 
@@ -421,7 +421,7 @@ def test_empty_message_adds_no_bubble(tiny_data, tmp_path):
 
     engine = Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "index", answerer="rules"),
                          progress=lambda *a: None, embedder=FakeEmbedder())
-    demo = app.build_demo(engine, engine.settings)
+    demo = page.build_demo(engine, engine.settings)
     ci = next(f.fn.__self__ for f in demo.fns.values() if isinstance(getattr(f.fn, "__self__", None), gr.ChatInterface))
     assert ci._append_message_to_history("   ", [], "user") == []
     assert ci._append_message_to_history("问题", [], "user")[0]["content"] == "问题"
@@ -467,7 +467,7 @@ def test_csv_export_route(server, client):
     import httpx
 
     client.predict("菏泽开发区的足球队去年拿了几次冠军？", api_name="/chat")  # refused: logged
-    r = httpx.get(server.url.rstrip("/") + app.EXPORT_PATH, timeout=60)
+    r = httpx.get(server.url.rstrip("/") + page.EXPORT_PATH, timeout=60)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     text = r.content.decode("utf-8-sig")

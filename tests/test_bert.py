@@ -1,9 +1,9 @@
-"""rag.bert's arithmetic pieces, against their plain NumPy expressions."""
+"""rag.model.bert's arithmetic pieces, against their plain NumPy expressions."""
 
 import numpy as np
 import pytest
 
-from rag.bert import erf, gelu
+from rag.model.bert import erf, gelu
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (2, 7, 1536), (4, 300, 1536)])
@@ -30,7 +30,7 @@ def test_erf_close_to_the_exact_function():
 @pytest.fixture(scope="module")
 def model_dir():
     from rag.config import Settings
-    from rag.model import default_model_dir
+    from rag.model.provision import default_model_dir
 
     return default_model_dir(Settings())
 
@@ -45,7 +45,7 @@ def test_shared_vocabulary_tokenizers_encode_as_one_loaded_from_the_file(model_d
 
     from tokenizers import Tokenizer
 
-    from rag.bert import load_tokenizer
+    from rag.model.bert import load_tokenizer
 
     own = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     shared, plain = load_tokenizer(model_dir), load_tokenizer(model_dir)
@@ -71,7 +71,7 @@ def test_shared_vocabulary_tokenizers_encode_as_one_loaded_from_the_file(model_d
 def test_mapped_word_table_holds_the_files_values(model_dir):
     from safetensors.numpy import load_file
 
-    from rag.bert import WORD_TABLE, _mapped, load_encoder
+    from rag.model.bert import WORD_TABLE, _mapped, load_encoder
 
     table = load_encoder(model_dir).word
     assert isinstance(table, np.memmap)

@@ -1,13 +1,13 @@
-"""rag.chunk: number-safe Chinese splitting with source offsets."""
+"""rag.ingest.chunk: number-safe Chinese splitting with source offsets."""
 
 import re
 
 import pytest
 
 from conftest import REAL_ISSUE
-from rag.chunk import chunk_stories
-from rag.ingest import parse_issue, read_issue
-from rag.spans import locate
+from rag.ingest.chunk import chunk_stories
+from rag.ingest.issues import parse_issue, read_issue
+from rag.ingest.spans import locate
 from rag.types import Chunk
 
 # Things a boundary must never cut: decimals, amounts, percentages, dates,

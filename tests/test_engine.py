@@ -7,8 +7,8 @@ import pytest
 from conftest import TINY_ISSUE, FakeEmbedder
 from rag.config import Settings
 from rag.engine import Engine
-from rag.ingest import read_issue
-from rag.spans import locate
+from rag.ingest.issues import read_issue
+from rag.ingest.spans import locate
 
 SECOND_ISSUE = """\
 北岭镇新建文化广场投入使用
@@ -303,7 +303,7 @@ def test_saved_terms_are_used_when_jieba_is_as_it_was(tiny_data, tmp_path, monke
     again; they give the same index as cutting them."""
     import numpy as np
 
-    from rag import retrieve
+    from rag.search import retrieve
 
     built, _ = open_engine(tiny_data, tmp_path / "index")
 
@@ -328,7 +328,7 @@ def test_saved_terms_are_cut_again_when_jieba_changed(tiny_data, tmp_path, monke
     open_engine(tiny_data, tmp_path / "index")
     monkeypatch.setattr(text.Lexicon, "fingerprint", lambda self: "0" * 64)  # another jieba, other code, other names
     cut = []
-    from rag import retrieve
+    from rag.search import retrieve
 
     real = retrieve.term_counts
     monkeypatch.setattr(retrieve, "term_counts", lambda chunks: cut.append(1) or real(chunks))
@@ -350,7 +350,8 @@ def test_an_archives_names_stay_with_its_engine(tiny_data, tmp_path):
     jieba's own and any other archive in the process cut as before."""
     import jieba
 
-    from rag import retrieve, text
+    from rag import text
+    from rag.search import retrieve
 
     text.plain()
     before = (len(jieba.dt.FREQ), jieba.dt.total)
@@ -382,8 +383,8 @@ def test_a_build_cuts_again_only_issues_that_are_new_or_hold_a_new_name(tiny_dat
     a name taught since occurs in it. Either way the terms are those of cutting all."""
     import numpy as np
 
-    from rag import retrieve, text
-
+    from rag import text
+    from rag.search import retrieve
     issue = (tiny_data / "tiny-issue.txt").read_text(encoding="utf-8")
     index = tmp_path / "index"
     open_engine(tiny_data, index)

@@ -11,8 +11,8 @@ import pytest
 from conftest import REAL_ISSUE
 from rag.config import Settings
 from rag.engine import Engine
-from rag.ingest import read_issue
-from rag.spans import locate
+from rag.ingest.issues import read_issue
+from rag.ingest.spans import locate
 
 pytestmark = pytest.mark.slow
 

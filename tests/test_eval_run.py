@@ -69,7 +69,7 @@ def test_missing_and_empty_questions_files(tmp_path):
 
 def test_shipped_questions_are_grounded_in_the_issue():
     """Every gold answer is in the repaired text of its gold story, every story substring names one story."""
-    from rag.ingest import load_issues
+    from rag.ingest.issues import load_issues
 
     stories, failed = load_issues(REAL_ISSUE.parent)
     assert not failed
@@ -280,7 +280,7 @@ def test_label_picks_the_story_overlapping_most():
 
 
 def test_anchor_answers_with_raw_chunks(tiny_data, fake_embedder):
-    from rag.spans import locate
+    from rag.ingest.spans import locate
 
     anchor = Anchor.open(tiny_data, fake_embedder)
     text = (tiny_data / "tiny-issue.txt").read_text(encoding="utf-8")

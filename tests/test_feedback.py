@@ -1,4 +1,4 @@
-"""rag.feedback: the feedback and unanswered-questions log (SQLite, standard library)."""
+"""rag.web.feedback: the feedback and unanswered-questions log (SQLite, standard library)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from rag.config import from_env
-from rag.feedback import FILENAME, FeedbackError, FeedbackLog, Record
+from rag.web.feedback import FILENAME, FeedbackError, FeedbackLog, Record
 
 REC = Record("现代医药港占地多大？", "现代医药港占地多大？", "现代医药港占地4平方公里。",
              ("《菏泽开发区：高标准打造现代医药港》第2段，heze.txt [10–40]",))

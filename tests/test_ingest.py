@@ -1,4 +1,4 @@
-"""rag.ingest and rag.repair: decoding, story structure, repaired paragraphs.
+"""rag.ingest.issues and rag.ingest.repair: decoding, story structure, repaired paragraphs.
 
 Made-up issues follow the real issue's conventions (blank-line blocks, ASCII
 punctuation, lines broken by the layout) without reusing its strings; the real
@@ -12,9 +12,9 @@ import pytest
 
 from conftest import REAL_ISSUE, TINY_ISSUE
 from rag.errors import DataDirError, IssueReadError
-from rag.ingest import issue_hashes, load_issues, parse_issue, read_issue
-from rag.repair import is_complete, joins_word, widen_punct
-from rag.spans import locate, to_source
+from rag.ingest.issues import issue_hashes, load_issues, parse_issue, read_issue
+from rag.ingest.repair import is_complete, joins_word, widen_punct
+from rag.ingest.spans import locate, to_source
 
 BYLINE_OR_CREDIT = re.compile(r"本报讯|(?:记者|通讯员)\s*\S{2,4}\s*摄?$")
 

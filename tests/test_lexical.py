@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from rag.lexical import BM25
+from rag.search.lexical import BM25
 
 DOCS = [
     ["apple", "banana", "apple"],  # |d| = 3
@@ -140,9 +140,9 @@ def test_postings_give_the_full_sum_bit_for_bit():
 
 
 def test_saved_terms_give_the_same_index():
-    """An index opened from saved term arrays (rag.store's terms.json/.npz) scores
+    """An index opened from saved term arrays (rag.store.folder's terms.json/.npz) scores
     as one built from the token lists, bit for bit, and holds the same counts."""
-    from rag.lexical import Terms
+    from rag.search.lexical import Terms
 
     rng = np.random.default_rng(5)
     vocab = [f"w{i}" for i in range(40)]

@@ -64,7 +64,7 @@ def test_story_at_1_uses_first_citation_only():
 
 
 def test_traceable_with_real_locate():
-    from rag.spans import locate
+    from rag.ingest.spans import locate
 
     src = "标题\n\n本报讯(记者 王明)3月12日,招聘会举行。共有120家企业参加。"
     i = src.index("共有")

@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from rag import model as M
-from rag import model_convert
+from rag.model import provision as M
+from rag.model import convert as model_convert
 from rag.config import Settings
 from rag.errors import ModelError
-from rag.model_tokenizer import lookup_charsmap, precompiled_charsmap
+from rag.model.tokenizer import lookup_charsmap, precompiled_charsmap
 from tests.conftest import REAL_ISSUE
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from rag.errors import BadQuestion
 from rag.kinds import kind_of as _kind_of
-from rag.query import clean, correct, resolve
+from rag.search.query import clean, correct, resolve
 from rag.text import fold
 
 

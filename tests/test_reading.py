@@ -12,9 +12,9 @@ from conftest import FakeEmbedder, FakeReader
 from rag.answer.decide import EVIDENCE_FEATURES, PICK_FEATURES, Decisions, Evidence, Model, type_match
 from rag.config import Settings
 from rag.engine import Engine
-from rag.ingest import read_issue
+from rag.ingest.issues import read_issue
 from rag.kinds import Kind, Refusal
-from rag.spans import locate
+from rag.ingest.spans import locate
 
 
 def decisions(refuse_below: float, show_above: float) -> Decisions:

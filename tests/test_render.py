@@ -1,4 +1,4 @@
-"""rag.render: escaping, answer highlighting, refusals, turns, the plain-text
+"""rag.web.render: escaping, answer highlighting, refusals, turns, the plain-text
 copy, the staff search and the staff log (pure, fast)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from rag import render
-from rag.feedback import Unanswered
+from rag.web import render
+from rag.web.feedback import Unanswered
 from rag.kinds import Refusal
 from rag.types import Answer, Chunk, Citation, Hit
 

@@ -4,7 +4,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.retrieve import DENSE_FLOOR, DENSE_GAP, Retriever
+from rag.search.retrieve import DENSE_FLOOR, DENSE_GAP, Retriever
 from rag.types import Chunk
 
 
@@ -57,7 +57,7 @@ def test_past_the_measured_size_the_index_is_approximate_and_still_finds_the_bes
     """store.vector_index switches to IVF at APPROXIMATE_FROM passages; saved and
     loaded, it keeps its probes, its mean gives the gate, and a passage asked for
     by its own vector comes first."""
-    from rag import store
+    from rag.store import folder as store
     from test_store import expected, make_corpus
 
     monkeypatch.setattr(store, "APPROXIMATE_FROM", 400)

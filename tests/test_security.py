@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, TINY_ISSUE, FakeEmbedder
-from rag import cli, store
+from rag import cli
+from rag.store import folder as store
 from rag.config import Settings
 from rag.engine import Engine
 from rag.errors import DataDirError, IndexError_, IssueReadError, RagError
-from rag.ingest import issue_hashes, load_issues, read_issue
-from rag.query import resolve
-from rag.store import IndexStale
+from rag.ingest.issues import issue_hashes, load_issues, read_issue
+from rag.search.query import resolve
+from rag.store.folder import IndexStale
 
 SECRET = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
 # backslashes, $, group references and regex metacharacters a user may type
@@ -42,7 +43,7 @@ def open_engine(data_dir, index_dir, **settings):
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    import rag.embed
+    import rag.model.embed
 
     calls = []
 
@@ -52,7 +53,7 @@ def fake_model(monkeypatch):
 
     for k in [k for k in os.environ if k.startswith("RAG_")]:
         monkeypatch.delenv(k)
-    monkeypatch.setattr(rag.embed, "load_embedder", load)
+    monkeypatch.setattr(rag.model.embed, "load_embedder", load)
     return calls
 
 
@@ -98,12 +99,12 @@ def test_symlinked_file_cannot_be_searched_or_served(data_with_links, tmp_path):
 
 
 def test_search_filters_are_never_paths(data_with_links, tmp_path):
-    import app
+    from rag.web import handlers
 
     engine, _ = open_engine(data_with_links, tmp_path / "index")
-    h = app.Handlers(engine, engine.settings)
+    h = handlers.Handlers(engine, engine.settings)
     for issue in ("../../etc/passwd", "/etc/passwd", str(tmp_path / "outside" / "passwd"), "x.txt", ["a"], None):
-        for story in (app.ALL, "../../etc/passwd", "/etc/passwd"):
+        for story in (handlers.ALL, "../../etc/passwd", "/etc/passwd"):
             html, lines = h.search("nologin root", issue, story)
             assert "/bin/bash" not in html and "nologin:" not in lines and "root:x" not in html
 
@@ -152,7 +153,7 @@ def test_one_large_line_and_odd_names_do_not_stop_the_others(tiny_data):
 
 def _deny(monkeypatch, name):
     """Reading `name` fails as it would for an unprivileged user (root reads anything)."""
-    import rag.ingest as ingest
+    import rag.ingest.issues as ingest
 
     real = ingest.os.open
 
@@ -175,7 +176,7 @@ def test_unreadable_file_is_skipped_and_build_goes_on(tiny_data, tmp_path, monke
 
 
 def test_unreadable_data_folder_says_so(tiny_data, monkeypatch):
-    import rag.ingest as ingest
+    import rag.ingest.issues as ingest
 
     def denied(path):
         raise PermissionError(13, "Permission denied", str(path))
@@ -241,7 +242,7 @@ def _unprivileged_checks(exe, env, tmp_path):
     for p in (tmp_path, data):
         os.chmod(p, 0o755)
     code = (
-        "import sys\nfrom rag.ingest import load_issues, issue_hashes\n"
+        "import sys\nfrom rag.ingest.issues import load_issues, issue_hashes\n"
         f"stories, bad = load_issues({str(data)!r})\nprint(sorted({{s.source for s in stories}}), bad)\n"
         f"print(issue_hashes({str(data)!r})['locked.txt'])\n"
         f"from rag import cli\nsys.exit(cli.main(['stories', '--data', {str(shut)!r}]))\n"
@@ -437,8 +438,8 @@ def test_search_k_is_checked_before_the_model_loads(tiny_data, tmp_path, fake_mo
 def test_cli_output_is_valid_utf8_whatever_the_input(tiny_data, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(HF_HUB_OFFLINE="1", PYTHONIOENCODING="ascii", LC_ALL="C")
-    code = ("import sys; sys.path.insert(0, 'tests'); import conftest, rag.embed\n"
-            "rag.embed.load_embedder = lambda s, p=None: conftest.FakeEmbedder()\n"
+    code = ("import sys; sys.path.insert(0, 'tests'); import conftest, rag.model.embed\n"
+            "rag.model.embed.load_embedder = lambda s, p=None: conftest.FakeEmbedder()\n"
             "import rag.answer.reader; rag.answer.reader.load_default = lambda s: conftest.FakeReader()\n"
             "from rag import cli\n"
             f"sys.exit(cli.main(['ask', '--json', '--data', {str(tiny_data)!r}, '--index', {str(tmp_path / 'ix')!r},"
@@ -452,7 +453,7 @@ def test_cli_output_is_valid_utf8_whatever_the_input(tiny_data, tmp_path):
 # ------------------------------------------------------------ bounded work per question
 
 def test_history_is_bounded_and_cleaned():
-    from rag.query import clean_history
+    from rag.search.query import clean_history
 
     long_turns = [f"问题{i}" + "现代医药港" * 90 for i in range(40)] + ["\udc95他\u202e是谁\u200b？", 42, None, "", "x" * 20_000]
     kept = clean_history(long_turns, 6, 1500, 500)
@@ -463,7 +464,7 @@ def test_history_is_bounded_and_cleaned():
 
 
 def test_each_earlier_turn_is_read_once(monkeypatch):
-    import rag.query as query
+    import rag.search.query as query
 
     calls = []
     real = query.subject
@@ -510,13 +511,13 @@ def test_whole_number_settings_and_bad_values_are_one_line_errors(monkeypatch, n
 
 
 def test_queue_size_and_kept_conversations_reach_the_app(tiny_data, tmp_path):
-    import app
+    from rag.web import page, serve
     from test_app import free_port
 
     engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = app.build_demo(engine, engine.settings.with_(queue_size=7, sessions=5))
+    demo = page.build_demo(engine, engine.settings.with_(queue_size=7, sessions=5))
     assert demo._queue.max_size == 7
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port())
+    serve.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port())
     try:
         assert demo.state_session_capacity == 5 and demo.state_holder.capacity == 5
     finally:
@@ -524,10 +525,10 @@ def test_queue_size_and_kept_conversations_reach_the_app(tiny_data, tmp_path):
 
 
 def test_user_bubbles_are_escaped_text_and_markdown_is_off(tiny_data, tmp_path):
-    import app
+    from rag.web import handlers, page
 
     engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = app.build_demo(engine, engine.settings)
+    demo = page.build_demo(engine, engine.settings)
     import gradio as gr
 
     bots = [b for b in demo.blocks.values() if isinstance(b, gr.Chatbot)]
@@ -540,7 +541,7 @@ def test_user_bubbles_are_escaped_text_and_markdown_is_off(tiny_data, tmp_path):
     assert "<img" not in content and "&lt;img" in content
     again = ci._append_message_to_history(content, [], "user")  # a retried message is not escaped twice
     assert again[0]["content"] == content
-    assert app.user_questions(history) == [typed]  # the engine still gets what was typed
+    assert handlers.user_questions(history) == [typed]  # the engine still gets what was typed
 
 
 def test_rejected_questions_log_one_line_not_a_traceback(caplog):
@@ -548,7 +549,7 @@ def test_rejected_questions_log_one_line_not_a_traceback(caplog):
 
     import gradio as gr
 
-    import app
+    from rag.web import handlers
 
     class Eng:
         stories = ()
@@ -557,7 +558,7 @@ def test_rejected_questions_log_one_line_not_a_traceback(caplog):
             raise AssertionError("not asked")
 
     caplog.set_level(logging.INFO, logger="newsrag.app")
-    h = app.Handlers(Eng(), Settings(max_question_chars=10))
+    h = handlers.Handlers(Eng(), Settings(max_question_chars=10))
     for bad in ("", "问" * 11, 12, ["list"]):
         with pytest.raises(gr.Error) as e:
             h.ask(bad, "")
@@ -568,16 +569,16 @@ def test_rejected_questions_log_one_line_not_a_traceback(caplog):
 
 
 def test_no_server_paths_on_the_page(tiny_data, tmp_path):
-    import app
+    from rag.web import handlers, page
 
     engine, _ = open_engine(tiny_data, tmp_path / "index")
     engine.skipped = [("png.txt", f"{tiny_data}/png.txt: looks like a binary file, not text"),
                       ("c.txt", "C:\\data\\issues\\c.txt: not text")]
-    info = app.page_info(engine)
+    info = page.page_info(engine)
     text = json.dumps(info, ensure_ascii=False)
     assert str(tiny_data) not in text and "C:\\\\data" not in text
     assert info["skipped"][0] == ["png.txt", "png.txt: looks like a binary file, not text"]
-    assert app.no_paths("data/issues/x.txt: cannot read") == "x.txt: cannot read"
+    assert handlers.no_paths("data/issues/x.txt: cannot read") == "x.txt: cannot read"
 
 
 def _asgi(guard, method="POST", headers=(), chunks=(b"",)):
@@ -602,7 +603,7 @@ def _asgi(guard, method="POST", headers=(), chunks=(b"",)):
 
 
 def test_request_bodies_are_capped_and_a_full_queue_says_busy():
-    import app
+    from rag.web import serve
 
     async def ok_app(scope, receive, send):
         got = b""
@@ -618,14 +619,14 @@ def test_request_bodies_are_capped_and_a_full_queue_says_busy():
         await send({"type": "http.response.start", "status": 503, "headers": []})
         await send({"type": "http.response.body", "body": b'{"detail": "Queue is full. Max size is 32"}'})
 
-    g = app.Guard(ok_app, max_bytes=1000)
+    g = serve.Guard(ok_app, max_bytes=1000)
     assert _asgi(g, headers=[("content-length", "5000")])[0] == 413
     assert _asgi(g, headers=[("content-length", "junk")])[0] == 413
     assert _asgi(g, chunks=[b"x" * 600, b"x" * 600])[0] == 413  # no Content-Length: counted as it comes
     assert _asgi(g, chunks=[b"x" * 400, b"x" * 400])[:2] == (200, b"got 800")
     assert _asgi(g, headers=[("content-length", "3")], chunks=[b"abc"])[:2] == (200, b"got 3")
-    status, body, _ = _asgi(app.Guard(full_app), headers=[("content-length", "2")], chunks=[b"{}"])
-    assert status == 503 and json.loads(body)["detail"] == app.BUSY and b"Queue is full" not in body
+    status, body, _ = _asgi(serve.Guard(full_app), headers=[("content-length", "2")], chunks=[b"{}"])
+    assert status == 503 and json.loads(body)["detail"] == serve.BUSY and b"Queue is full" not in body
 
 
 # ------------------------------------------------------------ jieba cache

@@ -1,4 +1,4 @@
-"""The slip index (rag.slips) against a plain reading of its rule, written the
+"""The slip index (rag.search.slips) against a plain reading of its rule, written the
 slow way: Python sets of every string and every candidate tried by pinyin."""
 
 import random
@@ -9,7 +9,7 @@ import numpy as np
 from pypinyin import lazy_pinyin
 from pypinyin.pinyin_dict import pinyin_dict
 
-from rag.slips import WIDTHS, Grams, SlipIndex
+from rag.search.slips import WIDTHS, Grams, SlipIndex
 from rag.text import fold
 
 ROOT = Path(__file__).resolve().parents[1]

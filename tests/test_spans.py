@@ -1,8 +1,8 @@
-"""rag.spans: runs, position mapping, slicing and the locate check."""
+"""rag.ingest.spans: runs, position mapping, slicing and the locate check."""
 
 import pytest
 
-from rag.spans import locate, runs_from_positions, slice_runs, source_span, to_source
+from rag.ingest.spans import locate, runs_from_positions, slice_runs, source_span, to_source
 
 # "abcXYZdef" in the source; the text "abcdef" skips XYZ (a cut-out pull quote).
 SOURCE = "abcXYZdef"

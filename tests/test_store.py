@@ -10,9 +10,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag import store
+from rag.store import folder as store
 from rag.errors import IndexError_
-from rag.store import IndexStale
+from rag.store.folder import IndexStale
 from rag.types import Chunk, Paragraph, Story
 
 DIM = 16
@@ -276,7 +276,7 @@ def test_damaged_or_missing_segment(tmp_path):
 
 
 def test_saved_terms_round_trip_and_are_checked(tmp_path):
-    from rag.lexical import Terms
+    from rag.search.lexical import Terms
 
     chunks, stories, vectors = one_issue_each()
     terms = Terms.of([{"南湖": 1 + i % 3, "p": 2} for i in range(len(chunks))])
@@ -295,7 +295,7 @@ def test_saved_terms_round_trip_and_are_checked(tmp_path):
 
 
 def test_previous_terms_are_offered_per_issue_only_when_whole_and_cut_alike(tmp_path):
-    from rag.lexical import Terms
+    from rag.search.lexical import Terms
 
     chunks, stories, vectors = one_issue_each()
     terms = Terms.of([{f"t{i}": 1, "p": 2} for i in range(len(chunks))])
@@ -313,7 +313,7 @@ def test_previous_terms_are_offered_per_issue_only_when_whole_and_cut_alike(tmp_
 
 
 def test_saved_terms_out_of_range_are_stale(tmp_path):
-    from rag.lexical import Terms
+    from rag.search.lexical import Terms
 
     chunks, stories, vectors = one_issue_each()
     bad = Terms(["a"], np.arange(len(chunks) + 1, dtype=np.int64), np.full(len(chunks), 3, dtype=np.int32),

@@ -6,7 +6,7 @@ import pytest
 
 from rag.config import Settings
 from rag.engine import Engine
-from rag.ingest import read_issue
+from rag.ingest.issues import read_issue
 from rag.text import fold, is_pinyin, latin_terms, pinyin_terms
 
 
@@ -71,7 +71,7 @@ def test_capitalised_names_only_when_the_question_capitalises():
 
 
 def test_followup_tried_when_the_question_alone_finds_nothing(engine, monkeypatch):
-    from rag.query import is_followup, resolve
+    from rag.search.query import is_followup, resolve
 
     q, history = "街上一共有多少家商户？", ["城东污水处理厂什么时候投产？"]
     assert not is_followup(q)  # it names 街上 and 商户: not taken for a follow-up

@@ -9,9 +9,9 @@ import pytest
 from conftest import FakeEmbedder
 from rag.config import Settings
 from rag.engine import Engine
-from rag.keywords import Keywords
-from rag.query import is_followup, resolve
-from rag.turns import Turn, example_questions, lang_of, names_no_story, referent, small_talk, strip_small_talk
+from rag.search.keywords import Keywords
+from rag.search.query import is_followup, resolve
+from rag.search.turns import Turn, example_questions, lang_of, names_no_story, referent, small_talk, strip_small_talk
 
 SECOND_ISSUE = """\
 北岭镇建成5G智慧农场

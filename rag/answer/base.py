@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.kinds import Kind, Refusal, refusal_text
-from rag.spans import source_span
+from rag.ingest.spans import source_span
 from rag.types import Answer, Citation, Hit, Paragraph, Story
 
 SENTENCE_RE = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』）)]*|$)")

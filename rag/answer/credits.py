@@ -1,7 +1,7 @@
 """Who wrote it, who took the photo: answers from a story's byline and credits.
 
 Bylines (本报讯(通讯员 李海欣)) and photo credits (通讯员 小错 摄) are kept
-out of the body text by rag.ingest, so sentence retrieval cannot find them.
+out of the body text by rag.ingest.issues, so sentence retrieval cannot find them.
 A question about authorship is answered from the best-matching story's
 metadata instead, cited with the credit's own span in the issue file.
 """

@@ -12,6 +12,13 @@ import re
 
 from rag.text import tagged, words
 
+# A date as news writes it; here it cuts a dateline off an office (titles), and
+# rag.answer.extract finds dates with it (kept here so neither module imports the other).
+DATE_RE = re.compile(
+    r"(?:\d{4}年)?\d{1,2}月\d{1,2}[日号](?:上午|下午|晚上|晚)?|\d{4}年\d{1,2}月|\d{4}年(?:度)?|"
+    r"(?:今年|去年|明年)(?:年底|年初|上半年|下半年)?|\d{1,2}月(?:初|中旬|下旬|底)"
+)
+
 TITLES = (
     "党工委书记|党工委副书记|党工委委员|副书记|书记|副主任|主任|副部长|部长|副局长|局长|副市长|市长|区长|县长|镇长|"
     "总经理|经理|董事长|院长|教授|所长|处长|科长|站长|校长|主席|委员|负责人|队长|社长|厂长|专家|医生|工程师|"
@@ -160,8 +167,6 @@ def titles(text: str, question: str = "") -> list[tuple[int, int]]:
         start = name_span[0]
         while start > 0 and text[start - 1] not in "，。；：,;:（(":
             start -= 1
-        from rag.answer.extract import DATE_RE
-
         lead = DATE_RE.match(text, start)  # a dateline before the office is not part of it
         if lead:
             start = lead.end()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.entities import disjoint, people, places, spans_of, titles, which  # noqa: F401 (people… re-exported)
+from rag.answer.entities import DATE_RE, disjoint, people, places, spans_of, titles, which  # noqa: F401 (DATE_RE, people… re-exported)
 from rag.text import tagged
 
 NUM = r"(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)"
@@ -27,10 +27,6 @@ AMOUNT_RE = re.compile(
 # 过百亿元: an amount written with a word number
 # (a bare 亿元, as in 亿元以上项目, is a unit, not an amount)
 WORD_AMOUNT_RE = re.compile(rf"(?<![\d百千万亿])(?:(?:过|超|近)[百千万亿]+|[百千万]+亿?)(?:{UNITS_MONEY})")
-DATE_RE = re.compile(
-    r"(?:\d{4}年)?\d{1,2}月\d{1,2}[日号](?:上午|下午|晚上|晚)?|\d{4}年\d{1,2}月|\d{4}年(?:度)?|"
-    r"(?:今年|去年|明年)(?:年底|年初|上半年|下半年)?|\d{1,2}月(?:初|中旬|下旬|底)"
-)
 
 # Unit families the question's words ask for.
 # Unit families the question's words ask for, most specific first: 多少个项目

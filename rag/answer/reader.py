@@ -5,7 +5,7 @@ development data by eval/fit_reader.py (its provenance: rag/knowledge/reader.jso
 Each passage is read in windows of `max_len` tokens (question + passage piece);
 a start and an end score per token give span scores, and the score at the
 first token (<s>) is the window's "no answer here" score, as in SQuAD 2.0
-readers. Runs on rag.bert (NumPy): no torch at answer time.
+readers. Runs on rag.model.bert (NumPy): no torch at answer time.
 
 Takes the question and a list of passage texts; gives Spans (character
 offsets into the passage given), best first, each with its window's null score.
@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.bert import Encoder
+from rag.model.bert import Encoder
 from rag.errors import ModelError
 
 PAD_ID = 1
@@ -81,11 +81,11 @@ class Reader:
 
     @classmethod
     def load(cls, base_dir: Path, weights: Path, about: Path) -> "Reader":
-        """The base model folder (rag.model) plus the fitted layers and head; the
+        """The base model folder (rag.model.provision) plus the fitted layers and head; the
         layers it did not fit are the base encoder's own, shared with the embedder."""
         from safetensors.numpy import load_file
 
-        from rag.bert import load_encoder, load_tokenizer
+        from rag.model.bert import load_encoder, load_tokenizer
 
         try:
             meta = json.loads(Path(about).read_text(encoding="utf-8"))
@@ -194,7 +194,7 @@ def load_default(settings) -> Reader:
     """The shipped reader over the default model's weights. Read-only, so engines
     of one process share one copy (the weights are ~0.3 GB); a changed file is reloaded."""
     from rag.knowledge import READER_ABOUT, READER_WEIGHTS
-    from rag.model import default_model_dir
+    from rag.model.provision import default_model_dir
 
     base = default_model_dir(settings)
     try:

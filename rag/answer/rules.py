@@ -19,7 +19,7 @@ from rag.answer import credits, extract
 from rag.answer.base import Asked, Library, Sentence
 from rag.answer.support import NOUNISH, SUPPORT_MIN, coverage, focus_term, pos_flags, query_weights
 from rag.kinds import Kind, Refusal
-from rag.lexical import BM25
+from rag.search.lexical import BM25
 from rag.text import fold, is_latin
 from rag.types import Answer, Citation, Hit, Story
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.lexical import BM25
+from rag.search.lexical import BM25
 from rag.text import STOPWORDS, fold, in_dictionary, tagged, tokens, words
 
 SUPPORT_MIN = 0.5  # share of query IDF mass the answer's paragraph must hold

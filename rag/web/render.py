@@ -12,8 +12,8 @@ A reply is one `<div>` with no blank lines: Markdown leaves an HTML block
 alone until the next blank line, so `*`, `_` or `#` in a story are not read
 as Markdown. Its `data-copy` attribute holds the reply as plain text (the
 sentence and a citation line), which the page's copy button copies instead
-of the HTML (rag.page_js), and `data-reply` a random id that ties a 👍/👎 to
-the reply. Labels and reasons are in the asker's language (rag.turns.lang_of).
+of the HTML (rag.web.page_js), and `data-reply` a random id that ties a 👍/👎 to
+the reply. Labels and reasons are in the asker's language (rag.search.turns.lang_of).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from __future__ import annotations
 import html
 import re
 
-from rag.keywords import Keywords, Tier
+from rag.search.keywords import Keywords, Tier
 from rag.kinds import Refusal, refusal_text
-from rag.turns import EXAMPLES_LABEL, Turn, about, lang_of, opening
+from rag.search.turns import EXAMPLES_LABEL, Turn, about, lang_of, opening
 from rag.types import Answer, Citation, Hit
 
 
@@ -366,7 +366,7 @@ def _count(x: object) -> object:
 
 def render_unanswered(rows, days) -> str:
     """The staff tab: refused and 👎 questions, most frequent first, and a count per day.
-    `rows` are rag.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples. Votes are
+    `rows` are rag.web.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples. Votes are
     named 踩/赞 as on the chat's buttons (an emoji is a box without an emoji font)."""
     if not rows:
         table = '<p class="rag-notice">还没有未答或被踩的问题。</p>'

@@ -60,7 +60,7 @@ class Record:
     question: str
     query: str
     answer: str  # the sentence (or short answer) shown, or the refusal
-    citations: tuple[str, ...] = ()  # citation lines, rag.render.citation_line
+    citations: tuple[str, ...] = ()  # citation lines, rag.web.render.citation_line
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ class FeedbackLog:
 def record_of(answer):
     """What the log keeps of a reply: the question, the query searched, the
     answer as shown in plain text and the citation lines."""
-    from rag import render
+    from rag.web import render
 
     lines = render.plain_answer(answer).splitlines()
     said = [x for x in lines if not re.match(r"\[\d+\] ", x)]
@@ -222,7 +222,7 @@ COPY_RE = re.compile(r'data-copy="([^"]*)"')
 
 
 def message_text(content) -> str:
-    """Text of a chat message's content: a string, or Gradio 6's list of parts (app.py reads turns with it too)."""
+    """Text of a chat message's content: a string, or Gradio 6's list of parts (rag.web.handlers reads turns with it too)."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):

@@ -1,6 +1,6 @@
 """Source offsets for repaired text: runs in, source spans and checks out.
 
-Repaired text (rag.ingest) differs from the issue file: lines are rejoined,
+Repaired text (rag.ingest.issues) differs from the issue file: lines are rejoined,
 pull quotes and bylines are cut out, ASCII punctuation is made full-width. Each
 text carries `runs`, a tuple of (text_pos, source_pos) pairs (see rag.types):
 character i comes from source offset `source_pos + (i - text_pos)` of the last
@@ -14,7 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from .types import Runs
+from rag.types import Runs
 
 
 def runs_from_positions(positions: Sequence[int]) -> Runs:

@@ -236,11 +236,11 @@ def _resolve(question: str, history: list[str], corpus: str, force: bool, memo: 
 
 def correct(question: str, corpus: str, names=(), index=None) -> str:
     """Fix a one-character slip (现代医要港 -> 现代医药港) against the issues' text
-    (rag.slips; pass the engine's SlipIndex as `index` to reuse it). The question
+    (rag.search.slips; pass the engine's SlipIndex as `index` to reuse it). The question
     comes back as asked when nothing is fixed, else folded with the fix."""
     if is_latin(question) or (index is None and not corpus):
         return question
-    from rag.slips import SlipIndex
+    from rag.search.slips import SlipIndex
 
     folded = fold(question)
     fixed = (index or SlipIndex(corpus, names)).correct(folded)

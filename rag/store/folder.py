@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexError_
-from rag.lexical import Terms
+from rag.search.lexical import Terms
 from rag.types import Chunk, Paragraph, Story
 
 FORMAT = 2

@@ -6,7 +6,7 @@ about Chinese news layout: sentence-final punctuation, line length, headline
 shape, byline and photo-credit forms. It also gives the two repairs that need
 more than shape: whether a line break cut a word (jieba: does a token straddle
 the junction?), and ASCII punctuation beside CJK text made full-width (a 1:1
-replacement, so source offsets stay valid). rag.ingest decides story structure.
+replacement, so source offsets stay valid). rag.ingest.issues decides story structure.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def widen_punct(text: str) -> str:
 
 _jieba_lock = threading.Lock()
 _jieba = None
-CACHE_DIR = Path(__file__).resolve().parent.parent / ".cache" / "jieba"
+CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "jieba"
 
 
 def _tokenizer(cache_dir: Path | None = None):

@@ -1,10 +1,10 @@
-"""The page's own script, put in <head> by app.launch (Gradio's `head=`).
+"""The page's own script, put in <head> by rag.web.serve.launch (Gradio's `head=`).
 
 What Gradio's components do not do, done once with listeners on the document
 (so they keep working as Gradio re-renders its parts):
   - copy gives text: the chat's copy button copies a reply's HTML; wrapped,
     the clipboard gets the reply's plain-text copy instead (its `data-copy`:
-    the sentence and a citation line, rag.render.plain_answer), and a user's
+    the sentence and a citation line, rag.web.render.plain_answer), and a user's
     own message as typed rather than HTML-escaped;
   - `.rag-copy` controls (one per citation line in the staff search) copy
     their line; `.rag-example` questions (in the help reply) are asked;

@@ -19,7 +19,7 @@ import numpy as np
 
 @dataclass
 class Terms:
-    """Each document's term counts as flat arrays (what rag.store saves): document
+    """Each document's term counts as flat arrays (what rag.store.folder saves): document
     d holds terms `vocab[ids[k]]`, `counts[k]` times, for k in offsets[d]:offsets[d+1]."""
 
     vocab: list[str]
@@ -54,7 +54,7 @@ class BM25:
 
     @classmethod
     def from_terms(cls, terms: Terms, k1: float = 1.2, b: float = 0.75) -> "BM25":
-        """From saved term counts (rag.store), not token lists: nothing is cut again."""
+        """From saved term counts (rag.store.folder), not token lists: nothing is cut again."""
         self = cls.__new__(cls)
         self._setup(terms, k1, b)
         return self

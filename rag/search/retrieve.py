@@ -3,7 +3,7 @@
 Each branch has its own relevance gate, so neither can push an irrelevant
 passage into the answer: a dense candidate needs a cosine similarity of at
 least `dense_min`; a lexical candidate needs to cover at least `lexical_min`
-of the query's IDF mass (rag.lexical.BM25.coverage). Passages that pass are
+of the query's IDF mass (rag.search.lexical.BM25.coverage). Passages that pass are
 fused with RRF; an optional story boost keeps a follow-up on the story the
 conversation is about.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.lexical import BM25, Terms
+from rag.search.lexical import BM25, Terms
 from rag.text import fold, is_latin, latin_terms, passage_terms, tokens
 from rag.types import Chunk, Hit
 
@@ -77,7 +77,7 @@ class Retriever:
 
     @classmethod
     def build(cls, chunks: list[Chunk], vectors, embedder, terms: Terms | None = None) -> "Retriever":
-        """`terms`: the chunks' term counts as saved with the index (rag.store),
+        """`terms`: the chunks' term counts as saved with the index (rag.store.folder),
         or None to work them out (rag.text.passage_terms; the slow part of opening)."""
         return cls(chunks, vectors, embedder, BM25.from_terms(terms if terms is not None else term_counts(chunks)))
 
