@@ -9,8 +9,11 @@ format (eval/questions.py), each gold `story` being the article title.
 Articles are put in five groups by their position in id order (deterministic).
 Group 0 is for reporting, group 4 for fitting, groups 1-3 for training a model;
 an unanswerable case is a question asked against an index that lacks its
-article ("absent" variants leave the group out of the issues). Nothing here
-depends on the engine.
+article ("absent" variants leave the group out of the issues), or one whose
+article is indexed but does not state what it asks ("made" variants: one word
+of each question replaced, eval/unanswerable.py). The CMRC dev pool (`cmrc-dev`,
+../shared/data, see eval/reader_data.py) gives fitting sets only. Nothing here
+depends on the engine (the made variants use the default model's query embedder).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Variant:
     indexed: frozenset[int] | None  # groups in the issues (None: all)
     answerable: frozenset[int]  # groups whose questions are asked with their article indexed
     absent: frozenset[int]  # groups whose questions are asked without it
+    made: frozenset[int] = frozenset()  # groups whose questions are asked with a word replaced (article indexed)
 
 
 SOURCES = {"cmrc": DATA / "cmrc2018" / "cmrc2018_trial.json", "drcd": DATA / "drcd" / "DRCD_dev.json"}
@@ -56,6 +60,11 @@ VARIANTS = {
     # fitting (thresholds, weights): group 4 only
     "drcd-fit": Variant("drcd", None, frozenset({4}), frozenset()),
     "drcd-fit-absent": Variant("drcd", ALL - {4}, frozenset(), frozenset({4})),
+    "drcd-fit-made": Variant("drcd", None, frozenset(), frozenset(), frozenset({4})),
+    # CMRC dev pool group 4: the reader never trains on it (eval/reader_data.py `select`)
+    "cmrc-fit": Variant("cmrc-dev", None, frozenset({4}), frozenset()),
+    "cmrc-fit-absent": Variant("cmrc-dev", ALL - {4}, frozenset(), frozenset({4})),
+    "cmrc-fit-made": Variant("cmrc-dev", None, frozenset(), frozenset(), frozenset({4})),
 }
 
 
@@ -97,7 +106,7 @@ def layout(name: str, out: Path) -> tuple[Path, Path]:
     if name not in VARIANTS:
         raise ExternalError(f"unknown external set {name!r}; choose from {', '.join(VARIANTS)}")
     v = VARIANTS[name]
-    articles = load_articles(SOURCES[v.source])
+    articles = load_articles(source_path(v.source))
     indexed = [a for a in articles if v.indexed is None or a.group in v.indexed]
     issues = Path(out) / "issues"
     issues.mkdir(parents=True, exist_ok=True)
@@ -107,12 +116,55 @@ def layout(name: str, out: Path) -> tuple[Path, Path]:
         text = "\n\n\n".join(_story(a) for a in indexed[i : i + PER_ISSUE]) + "\n"
         (issues / f"{v.source}-{i // PER_ISSUE + 1:03d}.txt").write_text(text, encoding="utf-8")
     lines = []
+    neighbours = made_vocabulary(articles) if v.made else None
     for a in articles:
         if a.group in v.answerable:
             lines += [{"id": qid, "q": q, "kind": v.source, "story": a.title, "answers": list(ans)}
                       for qid, q, ans in a.qas]
         elif a.group in v.absent:
             lines += [{"id": qid, "q": q, "kind": "unanswerable", "answers": []} for qid, q, _ in a.qas]
+        elif a.group in v.made:
+            lines += made_questions(a, neighbours)
     questions = Path(out) / "questions.jsonl"
     questions.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
     return issues, questions
+
+
+def source_path(source: str) -> Path:
+    """A source's SQuAD file: in eval/data, or (the CMRC dev pool) in ../shared/data."""
+    if source == "cmrc-dev":
+        from eval.reader_data import FILES, SHARED
+
+        return SHARED.joinpath(*FILES["cmrc-dev-pool"])
+    return SOURCES[source]
+
+
+def _simple_text(a: Article) -> str:
+    from rag.text import to_simplified
+
+    return to_simplified("\n".join((a.title, *a.passages)))
+
+
+def made_vocabulary(articles: list[Article]):
+    """Neighbours over the set's noun-like words, embedded by the default model."""
+    from eval.unanswerable import Neighbours, vocabulary
+    from rag.config import from_env
+    from rag.model.embed import load_embedder
+    from rag.text import tagged
+
+    embedder = load_embedder(from_env().with_(model=None))
+    embed = lambda words: embedder.encode_queries(words)  # noqa: E731
+    return Neighbours(vocabulary([_simple_text(a) for a in articles], tagged), embed)
+
+
+def made_questions(a: Article, neighbours) -> list[dict]:
+    """The article's questions with one word replaced (Simplified), where one could be."""
+    from eval.unanswerable import swap
+    from rag.text import tagged, to_simplified
+
+    text, out = _simple_text(a), []
+    for qid, q, _ in a.qas:
+        made = swap(to_simplified(q), text, neighbours, tagged)
+        if made is not None:
+            out.append({"id": f"{qid}-made", "q": made, "kind": "unanswerable", "answers": []})
+    return out

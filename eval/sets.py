@@ -61,9 +61,13 @@ SETS: dict[str, EvalSet] = {s.name: s for s in [
     EvalSet("drcd-absent", "DRCD dev group 0 asked without its articles (all unanswerable)"),
     EvalSet("drcd-fit", "DRCD dev group 4: fitting only"),
     EvalSet("drcd-fit-absent", "DRCD dev group 4 without its articles: fitting only"),
+    EvalSet("drcd-fit-made", "DRCD dev group 4 with one word of each question replaced (articles indexed): fitting only"),
+    EvalSet("cmrc-fit", "CMRC 2018 dev pool group 4 (../shared/data): fitting only"),
+    EvalSet("cmrc-fit-absent", "CMRC 2018 dev pool group 4 without its articles: fitting only"),
+    EvalSet("cmrc-fit-made", "CMRC 2018 dev pool group 4 with one word of each question replaced: fitting only"),
 ]}
 assert all(s.issues is not None or s.name in VARIANTS for s in SETS.values())
-FITTING = ("drcd-fit", "drcd-fit-absent")
+FITTING = ("drcd-fit", "drcd-fit-absent", "drcd-fit-made", "cmrc-fit", "cmrc-fit-absent", "cmrc-fit-made")
 REPORTED = tuple(n for n in SETS if n not in FITTING)
 QUICK = ("shipped", "heldout", "heldout2", "courts", "sport", "weather", "civic")
 
