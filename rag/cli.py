@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the edge: one line, never a traceback
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as e:  # noqa: BLE001 - the edge: one line, never a traceback (a native panic too)
         print(f"Error: unexpected {type(e).__name__}: {e}", file=sys.stderr)
         return 1
 

@@ -4,6 +4,12 @@ Only the edges (rag/cli.py, rag/web/handlers.py and app.py, eval/run.py) turn th
 people; the library never prints or exits.
 """
 
+# What the edges let through. Every other BaseException is a native library's panic
+# (the tokenizers library raises pyo3's PanicException, which derives from
+# BaseException so that `except Exception` misses it): the edges answer it as any
+# unexpected error, so that it ends neither a chat worker nor a one-shot command.
+EXITS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
 
 class RagError(Exception):
     """Base class: every error a user may meet carries a readable message."""

@@ -52,6 +52,11 @@ class StandIn:
             raise self.fail
         return Answer(question=question, query=question, answerable=False, answer=None, sentence=None)
 
+    def search(self, query, k=20, source=None, story=None):
+        if self.fail:
+            raise self.fail
+        return []
+
 
 def test_chat_passes_earlier_user_questions_oldest_first():
     eng = StandIn()
@@ -81,6 +86,22 @@ def test_chat_turns_errors_into_friendly_messages(caplog):
     reply = handlers.Handlers(StandIn(fail=ZeroDivisionError("secret detail")), Settings()).chat("问题", [])
     assert handlers.SORRY in reply and "secret" not in reply and "ZeroDivisionError" not in reply
     assert "ZeroDivisionError" in caplog.text  # the traceback goes to the server log
+
+
+class PanicException(BaseException):
+    """What pyo3's panics (the tokenizers library) look like: not an Exception."""
+
+
+def test_a_native_panic_is_answered_with_the_apology_and_an_interrupt_is_not_swallowed(caplog):
+    import gradio as gr
+
+    h = handlers.Handlers(StandIn(fail=PanicException("called `Option::unwrap()` on a `None` value")), Settings())
+    assert handlers.SORRY in h.chat("问题", []) and "PanicException" in caplog.text
+    assert handlers.SORRY in h.search("检索")[0]
+    with pytest.raises(gr.Error, match=handlers.SORRY):
+        h.ask("问题")
+    with pytest.raises(KeyboardInterrupt):
+        handlers.Handlers(StandIn(fail=KeyboardInterrupt()), Settings()).chat("问题", [])
 
 
 def test_ask_history_accepts_json_or_list_and_rejects_junk():

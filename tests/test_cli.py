@@ -176,6 +176,21 @@ def test_unexpected_error_is_one_line(tiny_data, tmp_path, fake_model, capsys, m
     assert err.strip().splitlines() == ["Error: unexpected RuntimeError: something odd"]
 
 
+def test_a_native_panic_is_one_line_too(tiny_data, tmp_path, fake_model, capsys, monkeypatch):
+    from rag.engine import Engine
+
+    class PanicException(BaseException):  # pyo3's panics derive from BaseException
+        pass
+
+    def broken(*a, **k):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    monkeypatch.setattr(Engine, "open", broken)
+    code, out, err = run_main(capsys, "ask", "--data", str(tiny_data), "--index", str(tmp_path / "ix"), "投资多少？")
+    assert code == 1 and err.strip().splitlines() == [
+        "Error: unexpected PanicException: called `Option::unwrap()` on a `None` value"]
+
+
 def test_bad_question_is_an_answer_not_an_error(tiny_data, tmp_path, fake_model, capsys):
     code, out, err = run_main(capsys, "ask", "--json", "--data", str(tiny_data), "--index", str(tmp_path / "ix"),
                               "<script></script>")

@@ -19,7 +19,7 @@ import uuid
 from collections import OrderedDict
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import EXITS, RagError
 from rag.kinds import Refusal
 from rag.search.query import scrub
 from rag.search.turns import lang_of
@@ -123,7 +123,9 @@ class Handlers:
         except RagError as e:
             log.warning("chat: %s", e)
             return render.render_notice(no_paths(e))
-        except Exception:
+        except EXITS:
+            raise
+        except BaseException:  # a native panic too: the worker lives on
             log.exception("chat failed for %r", message)
             return render.render_notice(SORRY)
 
@@ -144,7 +146,9 @@ class Handlers:
         except RagError as e:
             _rejected("ask", str(e), question)
             raise gr.Error(no_paths(e), print_exception=False) from None
-        except Exception:
+        except EXITS:
+            raise
+        except BaseException:
             log.exception("ask failed for %r", question)
             raise gr.Error(SORRY, print_exception=False) from None
 
@@ -221,7 +225,9 @@ class Handlers:
         except RagError as e:
             log.warning("search: %s", e)
             return render.render_notice(no_paths(e)), ""
-        except Exception:
+        except EXITS:
+            raise
+        except BaseException:
             log.exception("search failed for %r", query)
             return render.render_notice(SORRY), ""
 
