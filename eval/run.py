@@ -31,6 +31,9 @@ CONFIGS: dict[str, dict | None] = {
     "lexical": {"mode": "lexical"},
     "no-followup": {"followups": False},
     "no-extract": {"extract": False},
+    # how much of each hit's paragraph the reader reads (the reading-budget curve)
+    "read-400": {"read_chars": 400},
+    "read-all": {"read_chars": 0},
     "anchor": None,
 }
 # Settings that change what is indexed: a config changing one gets its own index dir.

@@ -39,6 +39,10 @@ class Settings:
     extract: bool = True  # pick a short answer inside the sentence
     answerer: str = "reader"  # the answer stage: "reader" (fitted span reader) or "rules"
     read: int = 4  # passages the reader reads (the first hits' paragraphs)
+    # characters of each such paragraph the reader reads, centred on its hit (one
+    # 192-token window holds about 200 with the question); 0: the whole paragraph,
+    # in as many overlapping windows as it takes
+    read_chars: int = 200
     decisions: Path | None = None  # fitted decisions file (None: rag/knowledge/decisions.json)
     max_question_chars: int = 500
     # Issue files larger than this are skipped with a message (env RAG_MAX_ISSUE_MB):
@@ -72,6 +76,8 @@ class Settings:
             raise ValueError(f"queue size ({self.queue_size}) must be at least 1")
         if self.sessions < 1:
             raise ValueError(f"sessions ({self.sessions}) must be at least 1")
+        if self.read_chars < 0:
+            raise ValueError(f"read_chars ({self.read_chars}) must be 0 (the whole paragraph) or more")
         if self.answerer not in ANSWERERS:
             raise ValueError(f"answerer ({self.answerer}) must be one of {', '.join(ANSWERERS)}")
         if self.chunk_overlap >= self.chunk_size:

@@ -96,7 +96,8 @@ class Engine:
 
         return ReaderAnswerer(self.library, read_with or reader.load_default(settings), Decisions.load(settings.decisions),
                               self.corpus,
-                              self._source_text, read=settings.read, extract_short=settings.extract)
+                              self._source_text, read=settings.read, extract_short=settings.extract,
+                                    read_chars=settings.read_chars)
 
     def _source_text(self, name: str) -> str:
         """The issue file's text, as offsets count it (read once, on demand)."""

@@ -4,7 +4,7 @@
 the reader's own spans): the reader's start + end score for it, against the
 best span's and the no-answer score, where it came from (a figure, a name, a
 quote, a list, a clause), whether it is of the kind asked, whether it repeats
-the question. `Evidence` describes the question: the reader's best span and
+the question, how much of what the question names its sentence holds. `Evidence` describes the question: the reader's best span and
 no-answer scores, how far the passages stood above the retrieval gates, the
 chosen candidate's probability.
 
@@ -33,7 +33,11 @@ CLAUSE_KINDS = (Kind.REASON, Kind.METHOD)
 
 
 def pick_features(kind: Kind | None, sources: set[str], score: float, best: float, null: float, typed: bool,
-                  echo: float, length: int, first_sentence: bool) -> dict[str, float]:
+                  echo: float, length: int, first_sentence: bool, about: float = 0.0,
+                  about_best: float = 0.0) -> dict[str, float]:
+    """`about`: the share of the question's topic words that the candidate's
+    sentence holds (现代医药港占地多大: 现代医药港占地4平方公里 holds both, 大药厂占地150亩
+    one); `about_best`: the most any candidate's sentence holds."""
     f = {
         "score": score,
         "below_best": score - best,
@@ -49,6 +53,9 @@ def pick_features(kind: Kind | None, sources: set[str], score: float, best: floa
         "list_for_list": float(kind is Kind.LIST and "list" in sources),
         "clause_for_clause": float(kind in CLAUSE_KINDS and "clause" in sources),
         "open_question": float(kind is None),
+        # is the sentence about what the question names? (a figure of another subject loses)
+        "about": about,
+        "about_gap": about_best - about,
     }
     for s in SOURCES:
         f[f"from_{s}"] = float(s in sources)

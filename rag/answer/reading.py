@@ -23,10 +23,10 @@ from rag.answer.decide import Decisions, Evidence, pick_features, type_match
 from rag.answer.reader import Reader
 from rag.answer.support import focus_term
 from rag.kinds import Refusal
-from rag.text import fold, is_latin, to_simplified
+from rag.text import content_terms, fold, is_latin, to_simplified
 from rag.types import Answer, Hit
 
-WINDOW = 200  # characters of a paragraph read around its hit: one reader window (192 tokens) with the question
+WINDOW = 200  # characters of a paragraph read around its hit by default (Settings.read_chars): one reader window
 SENTENCES = 3  # sentences (holding the reader's best spans) whose candidates are weighed
 SPANS = 8  # the reader's own best spans taken as candidates
 YEAR_RE = re.compile(r"(\d{4})年")
@@ -58,20 +58,22 @@ class Choice:
 
 class ReaderAnswerer:
     def __init__(self, library: Library, reader: Reader, decisions: Decisions, corpus: str, source_text,
-                 read: int = 4, extract_short: bool = True):
+                 read: int = 4, extract_short: bool = True, read_chars: int = WINDOW):
         self.lib, self.reader, self.decisions = library, reader, decisions
         self.corpus, self.source_text = corpus, source_text
-        self.read, self.extract_short = read, extract_short
+        self.read, self.extract_short, self.read_chars = read, extract_short, read_chars
 
     def passages(self, hits: list[Hit]) -> list[Passage]:
-        """The paragraphs of the first `read` hits, each at most WINDOW characters
-        centred on its hit; a piece already read is not read again."""
+        """The paragraphs of the first `read` hits, each at most `read_chars`
+        characters centred on its hit (0: all of it); a piece already read is not
+        read again."""
         out: list[Passage] = []
         for h in hits[: self.read]:
             para = self.lib.paragraph(h)
             at = max(0, para.text.find(h.chunk.text))
-            lo = max(0, min(at + len(h.chunk.text) // 2 - WINDOW // 2, len(para.text) - WINDOW))
-            hi = min(len(para.text), lo + WINDOW)
+            width = self.read_chars or len(para.text)
+            lo = max(0, min(at + len(h.chunk.text) // 2 - width // 2, len(para.text) - width))
+            hi = min(len(para.text), lo + width)
             key = (h.chunk.source, h.chunk.story, h.chunk.paragraph)
             if any((p.hit.chunk.source, p.hit.chunk.story, p.hit.chunk.paragraph) == key and p.start <= at < p.end
                    for p in out):
@@ -101,6 +103,9 @@ class ReaderAnswerer:
             if s is not None:
                 found.setdefault((sp.passage, p.start + sp.start, min(p.start + sp.end, s.end)), set()).add("reader")
         query = fold(asked.query)
+        terms = content_terms(query)
+        about = {(i, s.start): _about(s.text, terms) for i, s in sentences}
+        about_best = max(about.values(), default=0.0)
         out = []
         for (i, a, b), sources in sorted(found.items(), key=lambda kv: kv[0]):
             p = passages[i]
@@ -110,7 +115,7 @@ class ReaderAnswerer:
                 continue
             text = s.para.text[a:b]
             f = pick_features(asked.kind, sources, scored[0], best.score, scored[1], type_match(asked.kind, text),
-                              _echo(text, query), len(text), s is sentences[0][1])
+                              _echo(text, query), len(text), s is sentences[0][1], about[(i, s.start)], about_best)
             out.append(Choice(i, s, a - s.start, b - s.start, sources, f))
         return out, best
 
@@ -181,3 +186,11 @@ def _echo(text: str, folded_query: str) -> float:
     that repeats the question is seldom the answer."""
     t = fold(text)
     return sum(1 for c in t if c in folded_query) / max(len(t), 1)
+
+
+def _about(sentence: str, terms: list[str]) -> float:
+    """Share of the question's topic words (folded) that the sentence holds."""
+    if not terms:
+        return 0.0
+    s = fold(sentence)
+    return sum(1 for t in terms if t in s) / len(terms)
