@@ -104,6 +104,26 @@ def test_a_native_panic_is_answered_with_the_apology_and_an_interrupt_is_not_swa
         handlers.Handlers(StandIn(fail=KeyboardInterrupt()), Settings()).chat("问题", [])
 
 
+def test_the_same_question_in_the_same_conversation_is_answered_once(monkeypatch):
+    monkeypatch.setattr(handlers, "ANSWERS_KEPT", 2)
+    eng = StandIn()
+    h = handlers.Handlers(eng, Settings())
+    h.chat("现代医药港计划投资多少？", [])
+    h.chat("现代医药港计划投资多少？", [])
+    h.ask("现代医药港计划投资多少？")  # the API shares what the chat asked
+    assert len(eng.calls) == 1
+    assert h._answer("现代医药港计划投资多少？", []) is h._answer("现代医药港计划投资多少？", [])
+    h.chat("现代医药港计划投资多少？", [{"role": "user", "content": "你好"}])  # another conversation state
+    h.chat("占地多大？", [])
+    assert len(eng.calls) == 3
+    h.chat("第三个问题？", [])  # only the last two are kept
+    h.chat("现代医药港计划投资多少？", [])
+    assert len(eng.calls) == 5
+    h.engine = StandIn()  # another engine: nothing kept is its answer
+    h.chat("第三个问题？", [])
+    assert len(h.engine.calls) == 1
+
+
 def test_ask_history_accepts_json_or_list_and_rejects_junk():
     assert handlers.parse_history('["a", "b"]') == ["a", "b"]
     assert handlers.parse_history(["a"]) == ["a"]

@@ -15,6 +15,7 @@ import html
 import json
 import logging
 import re
+import threading
 import uuid
 from collections import OrderedDict
 
@@ -31,6 +32,7 @@ log = logging.getLogger("newsrag.app")
 ALL = "全部"
 MAX_HISTORY = 6  # earlier questions passed to the engine; older turns rarely matter
 REPLIES_KEPT = 2000  # recent replies remembered for their 👍/👎 (a vote after a restart reads the reply itself)
+ANSWERS_KEPT = 512  # recent answers kept by question and earlier turns (a few KB each)
 REPLY_RE = re.compile(r'data-reply="([0-9a-f]{6,32})"')
 SORRY = "抱歉，处理这个问题时出了点问题，请换个问法再试一次。"
 # a directory part of a path (/srv/x/, C:\x\): only the last part, the file name, may be shown
@@ -81,6 +83,31 @@ def parse_history(history) -> list[str]:
     return history
 
 
+class Recent:
+    """The last `size` answers by (question, earlier turns). The engine answers the
+    same input the same way, so the same question in the same conversation state is
+    read once: the example questions, and whatever a story in the news makes everyone
+    ask, are asked again and again. Thread-safe; two first askings at once both ask."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._kept: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make):
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        value = make()
+        with self._lock:
+            self._kept[key] = value
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return value
+
+
 class Handlers:
     """The app's callbacks, bound to one engine; kept apart from Gradio for tests.
 
@@ -117,7 +144,7 @@ class Handlers:
                 _rejected("chat", problem, message)
                 return render.render_notice(problem)
             earlier = user_questions(history, self.settings.max_question_chars)
-            answer = self.engine.ask(message.strip(), earlier)
+            answer = self._answer(message.strip(), earlier)
             reply = self._remember(answer)
             return render.render_answer(answer, anchor="c" + reply[:8], examples=self.examples, reply=reply)
         except RagError as e:
@@ -138,7 +165,7 @@ class Handlers:
                 _rejected("ask", problem, question)
                 raise gr.Error(problem, print_exception=False)
             earlier = user_questions(parse_history(history), self.settings.max_question_chars)
-            answer = self.engine.ask(question.strip(), earlier)
+            answer = self._answer(question.strip(), earlier)
             self._remember(answer)
             return answer.to_json()
         except gr.Error:
@@ -151,6 +178,18 @@ class Handlers:
         except BaseException:
             log.exception("ask failed for %r", question)
             raise gr.Error(SORRY, print_exception=False) from None
+
+    @property
+    def engine(self):
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine) -> None:
+        self._engine = engine  # another index (or settings): the kept answers are not its answers
+        self.recent = Recent(ANSWERS_KEPT)
+
+    def _answer(self, question: str, earlier: list[str]):
+        return self.recent.get((question, tuple(earlier)), lambda: self.engine.ask(question, earlier))
 
     # ------------------------------------------------------------ feedback
 
