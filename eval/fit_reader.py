@@ -151,7 +151,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, device: str = "cpu", threads:
         state = torch.load(ckpt, map_location=device, weights_only=False)
         if state.get("cfg") != cfg:
             raise SystemExit(f"{ckpt} is of another recipe; remove it or change --work")
-        bert.load_state_dict(state["bert"])
+        bert.load_state_dict(state["bert"], strict=False)  # the trained layers; the rest are the base's
         head.load_state_dict(state["head"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -161,7 +161,9 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, device: str = "cpu", threads:
     def save() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = ckpt.with_suffix(".tmp")
-        torch.save({"cfg": cfg, "bert": bert.state_dict(), "head": head.state_dict(), "opt": opt.state_dict(),
+        names = {n for n, p in bert.named_parameters() if p.requires_grad}
+        torch.save({"cfg": cfg, "bert": {k: v for k, v in bert.state_dict().items() if k in names},
+                    "head": head.state_dict(), "opt": opt.state_dict(),
                     "sched": sched.state_dict(), "step": step, "losses": losses,
                     "seconds": trained + time.time() - t_run}, tmp)
         tmp.replace(ckpt)
