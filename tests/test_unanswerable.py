@@ -40,7 +40,7 @@ def neighbours(texts, min_uses=1):
 def test_the_asked_office_becomes_the_nearest_one_the_article_never_names():
     article = "公司的总经理是张三。"
     nb = neighbours([article, "某厂的董事长是李四。", "星云是天体。", "公司的经理是王五。"])
-    # 经理 is nearer but is part of 总经理 (not another office); 董事长 is next; 星云 is far
+    # 经理 is nearer but shares characters with 总经理 (a near-synonym); 董事长 is next; 星云 is far
     assert swap("公司的总经理是谁？", article, nb, tagged) == "公司的董事长是谁？"
 
 
