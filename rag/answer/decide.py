@@ -4,9 +4,10 @@
 the reader's own spans): the reader's start + end score for it, against the
 best span's and the no-answer score, where it came from (a figure, a name, a
 quote, a list, a clause), whether it is of the kind asked, whether it repeats
-the question, how much of what the question names its sentence holds. `Evidence` describes the question: the reader's best span and
-no-answer scores, how far the passages stood above the retrieval gates, the
-chosen candidate's probability.
+the question, how much of what the question names its sentence holds.
+`Evidence` describes the question: the reader's best span and no-answer
+scores, how far the passages stood above the retrieval gates, the chosen
+candidate's probability.
 
 `Decisions` applies logistic models fitted by `python -m eval fit` on
 development data and stored with the data they came from in
