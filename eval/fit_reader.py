@@ -53,17 +53,16 @@ DEFAULTS = dict(seed=0, data="train", max_len=192, stride=64, max_answer_tokens=
 
 
 def training_items(data: str):
-    """The (question, passage, answer start, answer) items of a recipe, and every passage used."""
-    from eval.reader_data import load_items
+    """The (question, passage, answer start, answer) items of a recipe, every passage
+    used, and the questions per part and set of what was read (for reader.json)."""
+    from eval.reader_data import counts, load_items
 
-    if data == "drcd":
-        items = [it for it in load_items(sources=("drcd-dev",)) if it.part == "train"]
-    elif data == "train":
-        items = [it for it in load_items() if it.part == "train"]
-    else:
+    if data not in ("drcd", "train"):
         raise ValueError(f"unknown training data {data!r}; choose drcd or train")
+    loaded = load_items(sources=("drcd-dev",)) if data == "drcd" else load_items()
+    items = [it for it in loaded if it.part == "train"]
     passages = list(dict.fromkeys(it.passage for it in items))
-    return [(it.question, it.passage, it.start, it.answer) for it in items], passages
+    return [(it.question, it.passage, it.start, it.answer) for it in items], passages, counts(loaded)
 
 
 def features(tokenizer, question: str, passage: str, start: int, answer: str, cfg: dict) -> list[tuple]:
@@ -89,17 +88,17 @@ def negative_for(question: str, own: str, passages: list[str], rng: random.Rando
     return max(pool, key=lambda p: (sum(b in p for b in pairs), -where[p]))
 
 
-def windows(cfg: dict, tok) -> tuple[list[tuple], int]:
-    """Every training window of the recipe (seeded), and the number of questions."""
+def windows(cfg: dict, tok) -> tuple[list[tuple], int, dict]:
+    """Every training window of the recipe (seeded), the number of questions, and the parts read."""
     rng = random.Random(cfg["seed"])
-    items, passages = training_items(cfg["data"])
+    items, passages, parts = training_items(cfg["data"])
     where = {p: n for n, p in enumerate(passages)}  # passages are unique: a position each
     feats = []
     for q, ctx, s, a in items:
         feats += [f for f in features(tok, q, ctx, s, a, cfg) if f[1] or rng.random() < cfg["keep_null"]]
         if rng.random() < cfg["negative"]:
             feats += features(tok, q, negative_for(q, ctx, passages, rng, where), -1, "", cfg)[:1]
-    return feats, len(items)
+    return feats, len(items), parts
 
 
 def run_key(cfg: dict) -> str:
@@ -126,7 +125,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, device: str = "cpu", threads:
     torch.set_num_threads(threads)
     tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tok.enable_truncation(max_length=cfg["max_len"], stride=cfg["stride"], strategy="only_second")
-    feats, n_questions = windows(cfg, tok)
+    feats, n_questions, parts = windows(cfg, tok)
     log(f"{n_questions} questions, {len(feats)} windows ({sum(1 for f in feats if not f[1]) / len(feats):.0%} without answer)")
 
     torch.manual_seed(cfg["seed"])
@@ -204,7 +203,7 @@ def fit(cfg: dict, model_dir: Path, out_dir: Path, device: str = "cpu", threads:
                 return None
     seconds = trained + time.time() - t_run
     about = write(bert, head, cfg, out_dir, dict(
-        data=describe_data(cfg, n_questions, len(feats)), steps=steps,
+        data=describe_data(cfg, parts, n_questions, len(feats)), steps=steps,
         final_loss=round(float(np.mean(losses[-50:])), 4), train_seconds=round(seconds),
         device=f"{device} ({threads} threads)" if device == "cpu" else device))
     ckpt.unlink(missing_ok=True)
@@ -215,13 +214,10 @@ def hash_seed(seed: int, step: int) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}:{step}".encode()).digest()[:4], "little")
 
 
-def describe_data(cfg: dict, n_questions: int, n_windows: int) -> str:
-    from eval.reader_data import load_items, counts
-
+def describe_data(cfg: dict, parts: dict, n_questions: int, n_windows: int) -> str:
     if cfg["data"] == "drcd":
         what = "DRCD dev (CC BY-SA 3.0) article groups 1-3 of eval/external.py"
     else:
-        parts = counts(load_items())
         what = ("eval/reader_data.py part `train` of ../shared/data (CMRC 2018 dev pool, CC BY-SA 4.0; DRCD dev and "
                 f"test pool, CC BY-SA 3.0): {json.dumps(parts['train'], ensure_ascii=False)}; held out: "
                 f"select {json.dumps(parts['select'], ensure_ascii=False)}, report {json.dumps(parts['report'], ensure_ascii=False)}")
