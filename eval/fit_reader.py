@@ -270,6 +270,7 @@ def main(argv=None) -> int:
                    help="instead of training: score the reader in DIR (reader.safetensors + reader.json) on held-out questions")
     p.add_argument("--part", default="select", choices=("select", "report"), help="with --score: which held-out part")
     p.add_argument("--limit", type=int, default=0, help="with --score: at most this many questions per set (0: all)")
+    p.add_argument("--record", action="store_true", help="with --score: keep the figures in DIR/reader.json")
     for k, v in DEFAULTS.items():
         p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
     args = p.parse_args(argv)
@@ -281,7 +282,7 @@ def main(argv=None) -> int:
     if args.score:
         from eval.score_reader import main as score
 
-        return score(args.score, model_dir, args.part, args.limit)
+        return score(args.score, model_dir, args.part, args.limit, args.record)
     cfg = {k: getattr(args, k) for k in DEFAULTS}
     about = fit(cfg, model_dir, args.out, device=args.device, threads=args.threads, minutes=args.minutes,
                 save_every=args.save_every, work=args.work, log=lambda m: print(m, file=sys.stderr, flush=True))

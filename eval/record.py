@@ -33,11 +33,19 @@ def thresholds(summary: dict) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval record", description=__doc__.split("\n\n")[0])
-    p.add_argument("sets_json", type=Path, help="sets.json of a `python -m eval run --sets ...` report")
+    p.add_argument("sets_json", type=Path, nargs="+",
+                   help="sets.json of `python -m eval run --sets ...` reports (several: runs of disjoint sets, "
+                        "e.g. split over two processes)")
     p.add_argument("--config", default="chosen")
     p.add_argument("--out", type=Path, default=HERE / "thresholds.json")
     args = p.parse_args(argv)
-    by_set = json.loads(args.sets_json.read_text(encoding="utf-8"))
+    by_set: dict = {}
+    for path in args.sets_json:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        twice = sorted(set(part) & set(by_set))
+        if twice:
+            raise SystemExit(f"Error: {path} repeats set(s) {', '.join(twice)} of an earlier file")
+        by_set.update(part)
     doc = {
         "about": f"Recorded by `python -m eval record` on {date.today().isoformat()} from the figures of "
                  f"configuration {args.config!r} (every rate {MARGIN} below its figure, rounded down; false "

@@ -34,7 +34,9 @@ def score(reader, items) -> dict:
             "ms": 1000 * (time.perf_counter() - t0) / n}
 
 
-def main(folder: Path, model_dir: Path, part: str = "select", limit: int = 0) -> int:
+def main(folder: Path, model_dir: Path, part: str = "select", limit: int = 0, record: bool = False) -> int:
+    """Print the figures; with `record`, also keep them in DIR/reader.json under
+    "scored" (by part), so the shipped file says how it read held-out questions."""
     from rag.answer.reader import Reader
     from eval.reader_data import load_items
 
@@ -46,8 +48,18 @@ def main(folder: Path, model_dir: Path, part: str = "select", limit: int = 0) ->
     print(f"reader {folder} on part `{part}` (whole gold passage, official CMRC scorer)")
     print("| set | n | EM | F1 | windows | tokens | ms/question |")
     print("|---|---|---|---|---|---|---|")
+    figures = {}
     for name, items in sorted(by_set.items()):
         s = score(reader, items[:limit] if limit else items)
+        figures[name] = {k: round(s[k], 4) for k in ("n", "em", "f1")}
         print(f"| {name} | {s['n']} | {s['em']:.3f} | {s['f1']:.3f} | {s['windows']:.1f} | {s['tokens']:.0f} | {s['ms']:.0f} |",
               flush=True)
+    if record:
+        import json
+
+        about = Path(folder) / "reader.json"
+        doc = json.loads(about.read_text(encoding="utf-8"))
+        doc.setdefault("scored", {})[part] = {"sets": figures, "limit": limit or None,
+                                             "how": "whole gold passage, best span, official CMRC 2018 scorer"}
+        about.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -79,3 +79,41 @@ def test_recorded_thresholds_sit_just_below_the_figures_and_are_read_back(tmp_pa
     assert t["max"] == {"false_refusals": 40}
     assert check({"chosen": summary}, t) == []
     assert check({"chosen": dict(summary, **{"sentence@1": 0.67})}, t)  # a real drop fails
+
+
+def test_halves_keep_a_question_and_its_unanswerable_twins_together_and_split_about_evenly():
+    from eval.fit import half
+
+    ids = [f"q{i}" for i in range(400)]
+    sides = [half({"set": "drcd-fit", "id": q}) for q in ids]
+    assert 150 < sum(sides) < 250
+    for q, side in zip(ids[:50], sides):
+        assert half({"set": "drcd-fit-absent", "id": q}) == side
+        assert half({"set": "drcd-fit-made", "id": q + "-made"}) == side
+
+
+def test_ablation_loses_what_only_the_removed_feature_knew(tmp_path, capsys):
+    """Made-up rows where the right candidate is told by `about` alone: taking
+    `about` away must lower `right`; the reader's score knows nothing here."""
+    from eval import ablate
+    from rag.answer.decide import PICK_FEATURES
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(300):
+        pool = []
+        for j in range(3):
+            f = {k: 0.0 for k in PICK_FEATURES}
+            f.update(score=float(rng.normal()), above_null=float(rng.normal()), from_reader=1.0,
+                     about=1.0 if j == 0 else float(rng.uniform(0, 0.5)))
+            pool.append([f"a{i}" if j == 0 else f"w{i}{j}", f])
+        rows.append({"set": "s", "id": f"q{i}", "answers": [f"a{i}"], "answerable": True, "retrieved": True,
+                     "pool": pool})
+    full = ablate.evaluate(rows, list(PICK_FEATURES), False)
+    without = ablate.evaluate(rows, [f for f in PICK_FEATURES if f not in ("about", "about_gap")], False)
+    assert full["right"] > 0.95 and without["right"] < 0.6
+    assert full["bold"] > 0.5 and full["bold_precision"] >= 0.9
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(__import__("json").dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert ablate.main(["--from-rows", str(path)]) == 0
+    assert "no about" in capsys.readouterr().out
