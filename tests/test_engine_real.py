@@ -56,8 +56,6 @@ def test_investment(engine, source):
     assert_answer(engine.ask("现代医药港计划投资多少"), source, "300亿元")
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of the reader stage: 现代医药港占地多大 is answered 150亩 "
-                   "(another project's area in the passages read) instead of 4平方公里; see README, Evaluation")
 def test_followup_pair(engine, source):
     first = "现代医药港计划投资多少？"
     assert_answer(engine.ask(first), source, "300亿元")
@@ -105,3 +103,42 @@ def test_long_question_is_cut_for_the_reader_not_a_panic(engine, source):
         ans = engine.ask(q)
         if ans.answerable:
             assert_traceable(ans, source)
+
+
+# The questions of issue 21, as a new user asked them in the browser.
+
+@pytest.mark.xfail(strict=True, reason="known miss: 300亿元 is right but its pick probability (0.56) is below "
+                   "show_above (0.61, fitted on held-out development questions); see README, Evaluation")
+def test_investment_is_bold(engine, source):
+    ans = engine.ask("现代医药港计划投资多少？")
+    assert_answer(ans, source, "300亿元")
+    assert ans.answer_shown, ans.confidence
+
+
+def test_area_alone(engine, source):
+    assert_answer(engine.ask("现代医药港占地多大？"), source, "4平方公里")
+
+
+@pytest.mark.parametrize("question", ["现代医药港的董事长是谁？", "美华5G光芯片项目投资多少？", pytest.param(
+    "What is the weather in Heze tomorrow?", marks=pytest.mark.xfail(
+        strict=True, reason="known miss: answered with a date (4月17日) the answerable model lets through"))])
+def test_issue_does_not_say(engine, question):
+    ans = engine.ask(question)
+    assert not ans.answerable, (ans.answer, ans.sentence)
+
+
+@pytest.mark.xfail(strict=True, reason="known miss: refused (answerable 0.40 below refuse_below 0.61)")
+def test_named_manager_is_found(engine, source):
+    ans = engine.ask("侯军旗是哪家企业的总经理？")
+    assert ans.answerable, ans.reason
+    assert "侯军旗" in ans.citations[0].text
+    assert_traceable(ans, source)
+
+
+@pytest.mark.xfail(strict=True, reason="known miss: refused, like the question it follows")
+def test_what_he_said(engine, source):
+    first = "侯军旗是哪家企业的总经理？"
+    ans = engine.ask("他说了什么？", [first])
+    assert ans.answerable, ans.reason
+    assert any("侯军旗" in c.text for c in ans.citations[:2])
+    assert_traceable(ans, source)

@@ -75,6 +75,30 @@ def test_fitted_file_with_unknown_features_is_refused(tmp_path):
         Decisions.load(f)
 
 
+@pytest.mark.parametrize("candidates, spans_only", [("reader", True), ("all", False), (None, False)])
+def test_fitted_file_says_which_candidates_the_pick_chooses_from(tmp_path, candidates, spans_only):
+    zero, one = {k: 0.0 for k in PICK_FEATURES}, {k: 1.0 for k in PICK_FEATURES}
+    model = {"weights": {"score": 1.0}, "bias": 0.0, "mean": zero, "scale": one}
+    ev_model = {"weights": {}, "bias": 0.0, "mean": {}, "scale": {}}
+    doc = {"models": {"pick": model, "answerable": ev_model}, "thresholds": {"refuse_below": 0.5, "show_above": 0.5}}
+    if candidates:
+        doc["pick_variant"] = {"candidates": candidates}
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps(doc), encoding="utf-8")
+    assert Decisions.load(f).reader_spans_only is spans_only
+
+
+def test_fitted_file_with_unknown_candidates_is_refused(tmp_path):
+    zero = {k: 0.0 for k in PICK_FEATURES}
+    model = {"weights": {"score": 1.0}, "bias": 0.0, "mean": zero, "scale": zero}
+    ev_model = {"weights": {}, "bias": 0.0, "mean": {}, "scale": {}}
+    f = tmp_path / "d.json"
+    f.write_text(json.dumps({"models": {"pick": model, "answerable": ev_model}, "pick_variant": {"candidates": "some"},
+                             "thresholds": {"refuse_below": 0.5, "show_above": 0.5}}), encoding="utf-8")
+    with pytest.raises(ValueError, match="candidates"):
+        Decisions.load(f)
+
+
 @pytest.mark.parametrize("kind, text, expected", [
     (Kind.AMOUNT, "3.8亿元", True), (Kind.AMOUNT, "三个", True), (Kind.AMOUNT, "学校", False),
     (Kind.DATE, "9月1日", True), (Kind.PERSON, "郑春明", True), (Kind.PERSON, "开学典礼", False),

@@ -125,9 +125,13 @@ class Model:
 
 class Decisions:
     def __init__(self, pick: Model | None, answerable: Model | None, refuse_below: float, show_above: float,
-                 about: dict | None = None):
+                 about: dict | None = None, reader_spans_only: bool = False):
+        """`reader_spans_only`: the pick chooses among the reader's own spans only (the
+        hand-cut candidates still count as rivals in the evidence), when the fit found
+        that to be right more often on held-out questions (eval/fit.py, `pick_variant`)."""
         self._pick, self._answerable = pick, answerable
         self.refuse_below, self.show_above, self.about = refuse_below, show_above, about or {}
+        self.reader_spans_only = reader_spans_only
 
     @property
     def fitted(self) -> bool:
@@ -153,8 +157,11 @@ class Decisions:
             unknown = set(models[name].weights) - set(known)
             if unknown:
                 raise ValueError(f"{path}: unknown features {sorted(unknown)} in model {name}")
+        variant = d.get("pick_variant", {}).get("candidates", "all")
+        if variant not in ("all", "reader"):
+            raise ValueError(f"{path}: unknown pick candidates {variant!r}")
         return cls(models["pick"], models["answerable"], float(d["thresholds"]["refuse_below"]),
-                   float(d["thresholds"]["show_above"]), d)
+                   float(d["thresholds"]["show_above"]), d, reader_spans_only=variant == "reader")
 
 
 _NUMBER_RE = re.compile(r"\d|[一二两三四五六七八九十百千万亿零〇]")

@@ -130,7 +130,8 @@ class ReaderAnswerer:
         for c in choices:
             c.p = self.decisions.pick(c.features)
         if self.decisions.fitted:
-            chosen = max(choices, key=lambda c: (c.p, -c.passage, -c.sentence.start - c.start, c.end))
+            allowed = [c for c in choices if "reader" in c.sources] if self.decisions.reader_spans_only else choices
+            chosen = max(allowed or choices, key=lambda c: (c.p, -c.passage, -c.sentence.start - c.start, c.end))
         else:  # the reader's own best span
             chosen = max(choices, key=lambda c: (c.features["score"], "reader" in c.sources, -c.passage, -c.start))
         second = max((c.features["score"] for c in choices if c.text != chosen.text), default=best.score - 10.0)
