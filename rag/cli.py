@@ -1,4 +1,4 @@
-"""Command line: `python -m rag {build,ask,search,stories,model}`.
+"""Command line: `python -m rag {build,ask,search,stories,model,staff}`.
 
 Thin: parses flags into Settings, calls the library, prints. This and the web face
 (rag/web/, app.py) are the only places that turn library errors into messages; no traceback
@@ -58,7 +58,61 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("model", help="provision the default model; print its directory on the last line")
     m.add_argument("--model", help="resolve this model instead of the default")
+
+    sf = sub.add_parser("staff", help="staff accounts for the web app's /staff side (off until one is added)")
+    actions = sf.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an account; the password is asked twice, never on the command line")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--replace", action="store_true", help="set a new password for an existing account")
+    rm = actions.add_parser("remove", help="remove an account (its sessions end at their next request)")
+    rm.add_argument("name")
+    actions.add_parser("list", help="list the account names")
+    for a in (add, rm, actions.choices["list"]):
+        a.add_argument("--file", metavar="PATH", help="the accounts file (env RAG_STAFF_FILE; "
+                                                      "default staff.json in RAG_LOG_DIR)")
     return p
+
+
+def _password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice on the terminal."""
+    import getpass
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        raise RagError("no terminal to ask the password on; pipe it in with --password-stdin")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise RagError("the two passwords differ; nothing changed")
+    return first
+
+
+def staff(args) -> int:
+    """`rag staff add|remove|list`: the accounts of the web app's staff side."""
+    from rag.config import from_env
+    from rag.web.accounts import Accounts, name_problem
+
+    path = from_env(staff_file=args.file).staff_path()
+    accounts = Accounts(path)
+    if args.action == "list":
+        for name in accounts.names():
+            print(name)
+        return 0
+    problem = name_problem(args.name)
+    if problem:
+        raise RagError(problem)
+    if args.action == "remove":
+        accounts.remove(args.name)
+        print(f"Removed staff account {args.name} from {path}")
+        return 0
+    if args.name in accounts.names() and not args.replace:
+        raise RagError(f"staff account {args.name!r} exists (use --replace to set a new password)")
+    accounts.add(args.name, _password(args.password_stdin), replace=args.replace)
+    print(f"{'Changed the password of' if args.replace else 'Added'} staff account {args.name} in {path}; "
+          "log in at /staff/login (the staff side is on while an account exists)")
+    return 0
 
 
 def _settings(args):
@@ -111,6 +165,8 @@ def run(argv: list[str]) -> int:
     if problem:
         print(f"Error: {problem}", file=sys.stderr)
         return 2
+    if args.command == "staff":
+        return staff(args)
     if args.command == "model":
         from rag.config import from_env
         from rag.model.provision import resolve_model

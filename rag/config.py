@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 
 from rag.errors import RagError
@@ -51,6 +52,8 @@ class Settings:
     max_issue_bytes: int = 5 * 1024 * 1024
     # the chat's feedback and unanswered-questions log (rag.web.feedback; env RAG_LOG_DIR)
     log_dir: Path = _CACHE / "log"
+    # the staff accounts (rag.web.accounts; env RAG_STAFF_FILE); None: staff.json beside the feedback log
+    staff_file: Path | None = None
     # The chat's queue (env RAG_QUEUE_SIZE): requests waiting beyond the 2 being
     # answered; one more gets "busy, try again" at once rather than a long wait.
     # Sized for a wait under 2 s at the 95th percentile: scripts/loadtest.py (50
@@ -66,8 +69,12 @@ class Settings:
     # 4 min and still rising; 2026-11-27). Fewer saves memory, but a conversation
     # idle while that many newer ones came loses its earlier turns.
     sessions: int = 10_000
+    # The time zone staff times are shown in (env RAG_TIMEZONE, an IANA name): the
+    # unanswered list, the per-day chart's days and the CSV. The log itself stores UTC.
+    time_zone: str = "Asia/Shanghai"
 
     def __post_init__(self):
+        zone_of(self.time_zone)  # a bad name fails here, at start-up, not on the first staff page
         if self.mode not in MODES:
             raise ValueError(f"mode ({self.mode}) must be one of {', '.join(MODES)}")
         if self.max_issue_bytes < 1:
@@ -85,8 +92,40 @@ class Settings:
                 f"chunk overlap ({self.chunk_overlap}) larger than chunk size ({self.chunk_size})"
             )
 
+    def staff_path(self) -> Path:
+        return self.staff_file if self.staff_file is not None else self.log_dir / "staff.json"
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def zone(self) -> tzinfo:
+        """`time_zone` as a tzinfo (rag.web.feedback reads staff times in it)."""
+        return zone_of(self.time_zone)
+
+
+class TimeZoneError(RagError, ValueError):
+    """A time zone name that names no zone (a ValueError too, like the other bad settings)."""
+
+
+# Without the IANA database (no /usr/share/zoneinfo and no tzdata package) the
+# default still works: China has kept UTC+8 with no summer time since 1991.
+_FIXED = {"UTC": timezone.utc, "Asia/Shanghai": timezone(timedelta(hours=8), "Asia/Shanghai")}
+
+
+def zone_of(name: str) -> tzinfo:
+    """The tzinfo of an IANA time zone name ("Asia/Shanghai", "UTC"); TimeZoneError naming it otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(name, str) or not name.strip():
+        raise TimeZoneError(f"time zone ({name!r}) must be an IANA name such as Asia/Shanghai or UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        if name in _FIXED:
+            return _FIXED[name]
+        raise TimeZoneError(f"time zone ({name!r}) is not a known IANA name; use one such as Asia/Shanghai, "
+                            "Europe/Berlin or UTC") from None
 
 
 def _whole(env, name: str, most: int) -> int:
@@ -119,14 +158,34 @@ def from_env(env: dict | None = None, **overrides) -> Settings:
         s = s.with_(answerer=env["RAG_ANSWERER"])
     if env.get("RAG_LOG_DIR"):
         s = s.with_(log_dir=Path(env["RAG_LOG_DIR"]))
+    if env.get("RAG_STAFF_FILE"):
+        s = s.with_(staff_file=Path(env["RAG_STAFF_FILE"]))
     if env.get("RAG_QUEUE_SIZE"):
         s = s.with_(queue_size=_whole(env, "RAG_QUEUE_SIZE", 10_000))
     if env.get("RAG_SESSIONS"):
         s = s.with_(sessions=_whole(env, "RAG_SESSIONS", 1_000_000))
+    if env.get("RAG_TIMEZONE"):
+        try:
+            s = s.with_(time_zone=env["RAG_TIMEZONE"].strip())
+        except TimeZoneError:
+            raise TimeZoneError(f"RAG_TIMEZONE ({env['RAG_TIMEZONE']!r}) is not a known time zone; use an IANA "
+                                "name such as Asia/Shanghai, Europe/Berlin or UTC") from None
     if env.get("RAG_MODEL_CACHE"):
         s = s.with_(model_cache=Path(env["RAG_MODEL_CACHE"]))
-    overrides = {k: (Path(v) if k.endswith("_dir") and v is not None else v) for k, v in overrides.items()}
+    overrides = {k: (Path(v) if k.endswith(("_dir", "_file")) and v is not None else v) for k, v in overrides.items()}
     return s.with_(**overrides)
+
+
+def server_address(env: dict | None = None) -> tuple[str, int]:
+    """Where the web app listens: GRADIO_SERVER_NAME (default 127.0.0.1, this
+    machine only) and GRADIO_SERVER_PORT (default 7860), the variables Gradio's own
+    launch read, kept so that existing set-ups start the same."""
+    env = os.environ if env is None else env
+    host = (env.get("GRADIO_SERVER_NAME") or "127.0.0.1").strip()
+    port = (env.get("GRADIO_SERVER_PORT") or "7860").strip()
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise RagError(f"GRADIO_SERVER_PORT ({env.get('GRADIO_SERVER_PORT')!r}) must be a port number from 1 to 65535")
+    return host, int(port)
 
 
 def offline_hub_default(env: dict | None = None) -> None:

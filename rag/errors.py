@@ -33,3 +33,11 @@ class IndexError_(RagError):
 
 class BadQuestion(RagError):
     """The question is empty, too long or otherwise unusable."""
+
+
+class PublishError(RagError):
+    """An issue cannot be published, replaced or removed (the message says why)."""
+
+
+class AccountError(RagError):
+    """A staff account cannot be added, removed or read (the message says why)."""

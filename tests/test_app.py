@@ -186,6 +186,36 @@ def restart(server: Server) -> Server:
     return again
 
 
+STAFF = ("editor", "editor-password-1")
+
+
+def add_staff(server: Server, name: str = STAFF[0], password: str = STAFF[1]) -> None:
+    """A staff account for `server`, made as people make one: `rag staff add`
+    (the password on stdin), in the accounts file beside its feedback log."""
+    env = dict(os.environ, RAG_LOG_DIR=str(server.dirs[2]))
+    env.pop("RAG_STAFF_FILE", None)
+    r = subprocess.run([sys.executable, "-m", "rag", "staff", "add", name, "--password-stdin"], input=password + "\n",
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 or "exists" in r.stderr, r.stderr
+
+
+def staff_cookie(server: Server, name: str = STAFF[0], password: str = STAFF[1]) -> str:
+    """`Cookie` header value of a fresh staff session on `server` (the account made if need be)."""
+    import httpx
+
+    add_staff(server, name, password)
+    r = httpx.post(server.url + "staff/login", data={"name": name, "password": password}, timeout=60)
+    assert r.status_code == 303, r.text
+    return f"newsrag_staff={r.cookies['newsrag_staff']}"
+
+
+def staff_client(server: Server):
+    """A gradio_client of the staff page, logged in."""
+    from gradio_client import Client
+
+    return Client(server.url + "staff/", verbose=False, headers={"Cookie": staff_cookie(server)})
+
+
 def start_server(tmp: Path) -> Server:
     data = tmp / "issues"
     data.mkdir()
@@ -278,9 +308,14 @@ def test_issue_markup_comes_back_escaped_over_the_api(client):
     assert "<img" not in reply and "<script" not in reply
 
 
+@pytest.fixture(scope="module")
+def staff(server):
+    return staff_client(server)
+
+
 @pytest.mark.slow
-def test_search_endpoint_filters_by_issue_and_gives_citation_lines(client):
-    html, lines = client.predict("展览会", "markup-issue.txt", "全部", api_name="/search")
+def test_search_endpoint_filters_by_issue_and_gives_citation_lines(staff):
+    html, lines = staff.predict("展览会", "markup-issue.txt", "全部", api_name="/search")
     assert lines and all("markup-issue.txt" in line for line in lines.splitlines())
     assert lines.splitlines()[0].startswith("《") and "第" in lines
     assert "<img" not in html and "&lt;img" in html
@@ -441,6 +476,16 @@ def test_too_long_is_said_in_the_askers_language():
     assert "太长" in h.chat("问" * 11, [])
 
 
+def test_staff_list_shows_times_and_days_in_the_configured_zone(feedback_log):
+    from rag.web.feedback import Record
+
+    feedback_log.record("r1", "refused", Record("足球队拿了几次冠军？", "q", "没有找到。", ()), at="2026-11-01T16:30:00+00:00")
+    html = handlers.Handlers(StandIn(), Settings(), log=feedback_log).unanswered_html()  # default Asia/Shanghai
+    assert "最近 2026-11-02 00:30（Asia/Shanghai）" in html and "2026-11-02" in html and "2026-11-01" not in html
+    html = handlers.Handlers(StandIn(), Settings(time_zone="UTC"), log=feedback_log).unanswered_html()
+    assert "最近 2026-11-01 16:30（UTC）" in html and "每天的次数（UTC 时间）" in html
+
+
 def test_changing_a_filter_searches_again_only_when_something_was_typed():
     class Eng(StandIn):
         def search(self, query, k=10, source=None, story=None):
@@ -462,7 +507,7 @@ def test_empty_message_adds_no_bubble(tiny_data, tmp_path):
 
     engine = Engine.open(Settings(data_dir=tiny_data, index_dir=tmp_path / "index", answerer="rules"),
                          progress=lambda *a: None, embedder=FakeEmbedder())
-    demo = page.build_demo(engine, engine.settings)
+    demo = page.build_public(page.make_handlers(engine, engine.settings))
     ci = next(f.fn.__self__ for f in demo.fns.values() if isinstance(getattr(f.fn, "__self__", None), gr.ChatInterface))
     assert ci._append_message_to_history("   ", [], "user") == []
     assert ci._append_message_to_history("问题", [], "user")[0]["content"] == "问题"
@@ -496,10 +541,10 @@ def test_english_question_gets_english_words(client):
 
 
 @pytest.mark.slow
-def test_search_endpoint_puts_the_keyword_first_and_filters_strictly(client):
-    html, lines = client.predict("5G", "全部", "全部", api_name="/search")
+def test_search_endpoint_puts_the_keyword_first_and_filters_strictly(staff):
+    html, lines = staff.predict("5G", "全部", "全部", api_name="/search")
     assert "<mark>5G</mark>" in html.split("</li>")[0]  # the first passage holds 5G
-    html, lines = client.predict("5G", "全部", "秸秆禁烧在行动", api_name="/search")
+    html, lines = staff.predict("5G", "全部", "秸秆禁烧在行动", api_name="/search")
     assert lines == "" and "没有含“5G”的段落" in html
 
 
@@ -508,7 +553,8 @@ def test_csv_export_route(server, client):
     import httpx
 
     client.predict("菏泽开发区的足球队去年拿了几次冠军？", api_name="/chat")  # refused: logged
-    r = httpx.get(server.url.rstrip("/") + page.EXPORT_PATH, timeout=60)
+    assert httpx.get(server.url.rstrip("/") + page.EXPORT_PATH, timeout=60).status_code == 401  # staff only
+    r = httpx.get(server.url.rstrip("/") + page.EXPORT_PATH, timeout=60, headers={"Cookie": staff_cookie(server)})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     text = r.content.decode("utf-8-sig")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_app import MARKUP_QUESTION, restart, start_server
+from test_app import MARKUP_QUESTION, STAFF, add_staff, restart, start_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -56,6 +56,28 @@ def open_page(browser, url, width=1280, height=1100, **kw):
 @pytest.fixture
 def page(browser, server):
     pg = open_page(browser, server.url)
+    yield pg
+    pg.context.close()
+
+
+def open_staff(browser, server, **kw):
+    """The staff page at /staff/, logged in through its form (the account made with `rag staff add`)."""
+    add_staff(server)
+    ctx = browser.new_context(viewport={"width": kw.pop("width", 1280), "height": kw.pop("height", 1100)},
+                              locale="zh-CN", accept_downloads=True, **kw)
+    ctx.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url.rstrip("/"))
+    pg = ctx.new_page()
+    pg.goto(server.url + "staff/")
+    pg.fill("#name", STAFF[0])
+    pg.fill("#password", STAFF[1])
+    pg.click("#login")
+    pg.wait_for_selector("#staff-bar", timeout=60_000)
+    return pg
+
+
+@pytest.fixture
+def staff_page(browser, server):
+    pg = open_staff(browser, server)
     yield pg
     pg.context.close()
 
@@ -146,14 +168,14 @@ def test_authorship_without_context_lists_the_bylines(page):
 
 def test_copy_gives_plain_text(page):
     ask(page, "现代医药港计划投资多少？")
-    bot_button(page, "Copy message").click()
+    bot_button(page, "复制").click()
     page.wait_for_timeout(300)
     text = clipboard(page)
     assert "300亿元" in text and "<" not in text and "rag-reply" not in text
     assert re.search(r"^\[1\] 《[^》]+》第\d+段，heze-kaifaqu-2021-06\.txt \[\d+–\d+\]$", text, re.M), text
     # a user's own message copies as typed, not HTML-escaped
     ask(page, "<b>粗体</b>是什么？")
-    buttons = page.locator("#chat button[aria-label='Copy message']")
+    buttons = page.locator("#chat button[aria-label='复制']")
     buttons.nth(buttons.count() - 2).click()
     page.wait_for_timeout(300)
     assert clipboard(page) == "<b>粗体</b>是什么？"
@@ -211,7 +233,10 @@ def test_two_turns_fit_and_a_phone_width_works(page, browser, server):
         assert "300亿元" in reply.inner_text()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         shot(phone, "phone-chat.png", full_page=False)
-        phone.get_by_role("tab", name="检索（编辑用）").click()
+    finally:
+        phone.context.close()
+    phone = open_staff(browser, server, width=390, height=844, is_mobile=True, has_touch=True, device_scale_factor=2)
+    try:
         phone.get_by_label("关键词或问题").fill("5G")
         phone.get_by_label("关键词或问题").press("Enter")
         phone.wait_for_selector(".rag-hits li.rag-hit", timeout=60_000)
@@ -226,8 +251,8 @@ def test_two_turns_fit_and_a_phone_width_works(page, browser, server):
 
 # ------------------------------------------------------------ 6 staff search
 
-def test_staff_search_keyword_first_strict_filter_and_one_copy_per_line(page):
-    page.get_by_role("tab", name="检索（编辑用）").click()
+def test_staff_search_keyword_first_strict_filter_and_one_copy_per_line(staff_page):
+    page = staff_page
     page.get_by_label("关键词或问题").fill("5G")
     page.get_by_role("button", name="检索", exact=True).click()
     page.wait_for_selector(".rag-hits li.rag-hit", timeout=60_000)
@@ -261,9 +286,9 @@ def test_a_thumbs_down_and_a_refusal_reach_the_staff_tab_after_a_restart(page, b
 
     again = restart(server)
     server.__dict__.update(again.__dict__)  # the module's later users (and its teardown) get the new one
-    pg = open_page(browser, server.url)
+    pg = open_staff(browser, server)  # a restart ended every staff session: logged in again
     try:
-        pg.get_by_role("tab", name="未答问题（编辑用）").click()
+        pg.get_by_role("tab", name="未答问题").click()
         pg.wait_for_selector("#log-list .rag-log", timeout=30_000)
         listed = pg.locator("#log-list").inner_text()
         assert REFUSED in listed and "现代医药港计划投资多少？" in listed

@@ -130,7 +130,8 @@ def test_extras_and_pins():
     core = {_req_name(r) for r in project["dependencies"]}
     extras = project["optional-dependencies"]
     assert "gradio" not in core and "matplotlib" not in core
-    assert {_req_name(r) for r in extras["app"]} == {"gradio", "starlette"}  # starlette: rag/web/serve.py's extra route
+    # fastapi + uvicorn: the one app both pages are mounted on (rag/web/serve.py); starlette: the staff routes
+    assert {_req_name(r) for r in extras["app"]} == {"gradio", "fastapi", "uvicorn", "starlette"}
     assert "matplotlib" in {_req_name(r) for r in extras["eval"]}
     test_reqs = extras["test"]
     assert any(r.replace(" ", "").startswith("newsrag[") and "app" in r and "eval" in r for r in test_reqs)

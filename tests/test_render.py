@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from rag.web import render
 from rag.web.feedback import Unanswered
 from rag.kinds import Refusal
@@ -319,3 +321,41 @@ def test_unanswered_list_is_escaped_with_counts_and_days():
     assert "&lt;img src=x&gt;GDP？" in html and "3 次（未答 2，踩 1）" in html and "2026-11-02 09:30" in html
     assert "未答 2 · 踩 1 · 赞 0" in html
     assert "还没有" in render.render_unanswered([], [])
+
+
+def _bars(html: str) -> list[tuple[str, float]]:
+    """(series class, width %) of every bar in the per-day chart, in order."""
+    return [(m.group(1), float(m.group(2))) for m in
+            re.finditer(r'class="rag-bar (rag-bar-\w+)" style="width:([0-9.]+)%"', html)]
+
+
+def test_the_per_day_chart_draws_bars_as_long_as_their_counts_with_a_scale_and_a_legend():
+    html = render.render_unanswered([], [("2026-11-03", 3, 1, 2), ("2026-11-02", 0, 0, 6)], zone="Asia/Shanghai")
+    bars = _bars(html)
+    assert [c for c, _ in bars] == ["rag-bar-refused", "rag-bar-down", "rag-bar-up"] * 2  # a bar for 👍 too
+    widths = [w for _, w in bars]
+    assert widths == [50, pytest.approx(100 / 6, abs=0.01), pytest.approx(100 / 3, abs=0.01), 0, 0, 100]
+    # 3 refusals and 1 👎: three times as long, not the same length
+    assert widths[0] == pytest.approx(3 * widths[1], rel=0.01)
+    ticks = re.findall(r'class="rag-tick" style="left:([0-9.]+)%">(\d+)<', html)
+    assert [(float(x), int(n)) for x, n in ticks] == [(0, 0), (50, 3), (100, 6)]  # the scale ends at the longest bar
+    assert "最长的条 = 6 次" in html
+    legend = re.search(r'<div class="rag-legend">(.*?)</div>', html).group(1)
+    assert [re.search(r"(rag-bar-\w+)", k).group(1) for k in legend.split("rag-key")[1:4]] == \
+        ["rag-bar-refused", "rag-bar-down", "rag-bar-up"]
+    assert re.findall(r"</span>(未答|踩|赞)</span>", legend) == ["未答", "踩", "赞"]
+    assert "未答 3 · 踩 1 · 赞 2" in html and "未答 0 · 踩 0 · 赞 6" in html  # the numbers, not only their picture
+    assert "Asia/Shanghai" in html and "UTC" not in html
+
+
+def test_a_chart_of_one_count_has_a_two_label_scale_and_an_empty_log_no_chart():
+    html = render.render_days([("2026-11-02", 1, 0, 0)])
+    assert [w for _, w in _bars(html)] == [100, 0, 0]
+    assert re.findall(r'class="rag-tick"[^>]*>(\d+)<', html) == ["0", "1"]
+    assert render.render_days([]) == ""
+
+
+def test_unanswered_times_are_labelled_with_their_zone():
+    rows = [Unanswered("GDP？", 1, 1, 0, 0, "2026-11-02T01:00:00+08:00", "2026-11-02T17:30:00+08:00", "GDP", "没有。", ())]
+    html = render.render_unanswered(rows, [("2026-11-02", 1, 0, 0)], zone="Asia/Shanghai")
+    assert "最近 2026-11-02 17:30（Asia/Shanghai）" in html and "每天的次数（Asia/Shanghai 时间）" in html

@@ -512,23 +512,22 @@ def test_whole_number_settings_and_bad_values_are_one_line_errors(monkeypatch, n
 
 def test_queue_size_and_kept_conversations_reach_the_app(tiny_data, tmp_path):
     from rag.web import page, serve
-    from test_app import free_port
 
     engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = page.build_demo(engine, engine.settings.with_(queue_size=7, sessions=5))
-    assert demo._queue.max_size == 7
-    serve.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port())
-    try:
+    settings = engine.settings.with_(queue_size=7, sessions=5, log_dir=tmp_path / "log")
+    h = page.make_handlers(engine, settings)
+    public, staff = page.build_public(h), page.build_staff(h)
+    assert public._queue.max_size == 7 and staff._queue.max_size == 7
+    serve.build_app(public, staff, serve.open_staff(settings), settings)
+    for demo in (public, staff):
         assert demo.state_session_capacity == 5 and demo.state_holder.capacity == 5
-    finally:
-        demo.close()
 
 
 def test_user_bubbles_are_escaped_text_and_markdown_is_off(tiny_data, tmp_path):
     from rag.web import handlers, page
 
     engine, _ = open_engine(tiny_data, tmp_path / "index")
-    demo = page.build_demo(engine, engine.settings)
+    demo = page.build_public(page.make_handlers(engine, engine.settings))
     import gradio as gr
 
     bots = [b for b in demo.blocks.values() if isinstance(b, gr.Chatbot)]
@@ -673,7 +672,9 @@ def test_server_refuses_big_bodies_and_logs_rejections_in_one_line(server):
     for bad in ("", "投资" * 400):
         with pytest.raises(AppError):
             client.predict(bad, "", api_name="/ask")
-    html, lines = client.predict("nologin", "../../etc/passwd", "/etc/passwd", api_name="/search")
+    from test_app import staff_client
+
+    html, lines = staff_client(server).predict("nologin", "../../etc/passwd", "/etc/passwd", api_name="/search")
     assert "root:x" not in html and lines == ""
     out = server.output()
     assert "Traceback" not in out, out[-3000:]
@@ -684,9 +685,14 @@ def test_server_refuses_big_bodies_and_logs_rejections_in_one_line(server):
 def test_config_and_api_hold_no_server_paths(server):
     import httpx
 
+    from test_app import staff_cookie
+
     config = httpx.get(server.url.rstrip("/") + "/config", timeout=60).text
-    for root in (str(ROOT), str(Path(server.log).parent), "/root/", "/tmp/"):
-        assert root not in config, root
+    staff = httpx.get(server.url + "staff/config", timeout=60, headers={"Cookie": staff_cookie(server)})
+    assert staff.status_code == 200
+    for text in (config, staff.text):
+        for root in (str(ROOT), str(Path(server.log).parent), "/root/", "/tmp/"):
+            assert root not in text, root
 
 
 @pytest.mark.slow

@@ -12,6 +12,10 @@ reply voted 👎 counts once.
 Safe with several writers and across restarts: WAL journal, a busy timeout,
 one short connection per write, and `PRAGMA user_version` naming the schema,
 checked on open (a newer file is refused, not misread).
+
+Times are stored in UTC and read back in the zone asked for (Settings.zone,
+env RAG_TIMEZONE): the unanswered list's first/last times, the days of the
+per-day counts and the CSV's columns, which name the zone.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import re
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from rag.errors import RagError
@@ -47,6 +51,7 @@ CREATE TABLE IF NOT EXISTS verdicts (
 CREATE INDEX IF NOT EXISTS verdicts_at ON verdicts (at);
 """
 CSV_HEADER = ("question", "times", "refused", "thumbs_down", "thumbs_up", "first", "last", "query", "answer", "citations")
+UTC = timezone.utc
 
 
 class FeedbackError(RagError):
@@ -72,7 +77,7 @@ class Unanswered:
     refused: int
     down: int
     up: int
-    first: str
+    first: str  # ISO 8601 with the offset of the zone read in (rag.web.feedback.FeedbackLog.unanswered)
     last: str
     query: str  # of the latest reply
     answer: str
@@ -81,6 +86,17 @@ class Unanswered:
 
 def _now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _in(at: str, zone: tzinfo) -> datetime:
+    """A stored time (UTC ISO 8601; an offset-less one is UTC) in `zone`."""
+    t = datetime.fromisoformat(at)
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(zone)
+
+
+def zone_name(zone: tzinfo) -> str:
+    """How a zone is named to staff: its IANA key ("Asia/Shanghai"), else its own name ("UTC")."""
+    return getattr(zone, "key", None) or zone.tzname(None) or "UTC"
 
 
 class FeedbackLog:
@@ -140,9 +156,9 @@ class FeedbackLog:
                 return con.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
             return con.execute("SELECT COUNT(*) FROM verdicts WHERE rating = ?", (rating,)).fetchone()[0]
 
-    def unanswered(self, limit: int | None = None) -> list[Unanswered]:
-        """Refused and 👎 questions, most frequent first (then the latest first).
-        A question is compared as typed, spaces trimmed."""
+    def unanswered(self, limit: int | None = None, zone: tzinfo = UTC) -> list[Unanswered]:
+        """Refused and 👎 questions, most frequent first (then the latest first), their
+        first and last times in `zone`. A question is compared as typed, spaces trimmed."""
         sql = """
             WITH bad AS (SELECT DISTINCT reply FROM verdicts WHERE rating IN ('refused', 'down')),
             rows AS (SELECT v.* FROM verdicts v JOIN bad USING (reply))
@@ -160,25 +176,37 @@ class FeedbackLog:
                 latest = con.execute(
                     "SELECT query, answer, citations FROM verdicts WHERE trim(question) = ? "
                     "ORDER BY at DESC, id DESC LIMIT 1", (q,)).fetchone()
-                out.append(Unanswered(q, times, refused or 0, down or 0, up or 0, first, last, latest[0], latest[1],
-                                      tuple(json.loads(latest[2]))))
+                out.append(Unanswered(q, times, refused or 0, down or 0, up or 0, _in(first, zone).isoformat(),
+                                      _in(last, zone).isoformat(), latest[0], latest[1], tuple(json.loads(latest[2]))))
         return out
 
-    def per_day(self, days: int | None = 30) -> list[tuple[str, int, int, int]]:
-        """(day, refused, 👎, 👍) per UTC day with any verdict, newest first."""
-        sql = ("SELECT substr(at, 1, 10) AS day, SUM(rating = 'refused'), SUM(rating = 'down'), SUM(rating = 'up') "
-               "FROM verdicts GROUP BY day ORDER BY day DESC")
-        if days is not None:
-            sql += f" LIMIT {int(days)}"
+    def per_day(self, days: int | None = 30, zone: tzinfo = UTC) -> list[tuple[str, int, int, int]]:
+        """(day, refused, 👎, 👍) per day in `zone` with any verdict, newest first."""
+        # counted per UTC minute in SQL (every zone's offset is whole minutes), then
+        # each minute given to its day in the zone (a day there is not a UTC day),
+        # newest first, until a day beyond the last one asked for begins
+        sql = ("SELECT substr(at, 1, 16) AS minute, SUM(rating = 'refused'), SUM(rating = 'down'), SUM(rating = 'up') "
+               "FROM verdicts GROUP BY minute ORDER BY minute DESC")
+        counts: dict[str, list[int]] = {}
         with self._connect() as con:
-            return [(d, r or 0, n or 0, u or 0) for d, r, n, u in con.execute(sql).fetchall()]
+            for minute, r, n, u in con.execute(sql):
+                day = _in(minute, zone).date().isoformat()
+                if day not in counts and days is not None and len(counts) >= days:
+                    break
+                c = counts.setdefault(day, [0, 0, 0])
+                c[0] += r or 0
+                c[1] += n or 0
+                c[2] += u or 0
+        return [(d, *c) for d, c in sorted(counts.items(), reverse=True)]
 
-    def csv_text(self) -> str:
-        """The unanswered list as CSV (UTF-8 with a BOM, so spreadsheet programs read Chinese)."""
+    def csv_text(self, zone: tzinfo = UTC) -> str:
+        """The unanswered list as CSV (UTF-8 with a BOM, so spreadsheet programs read Chinese);
+        the first/last columns are times in `zone`, named in their header and offset."""
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(CSV_HEADER)
-        for u in self.unanswered():
+        name = zone_name(zone)
+        w.writerow([f"{c} ({name})" if c in ("first", "last") else c for c in CSV_HEADER])
+        for u in self.unanswered(zone=zone):
             w.writerow([_cell(u.question), u.times, u.refused, u.down, u.up, u.first, u.last, _cell(u.query),
                         _cell(u.answer), _cell("\n".join(u.citations))])
         return "\ufeff" + buf.getvalue()

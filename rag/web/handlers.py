@@ -239,7 +239,9 @@ class Handlers:
         if self.log is None:
             return render.render_notice("没有开启记录（未设置日志文件夹）。")
         try:
-            return render.render_unanswered(self.log.unanswered(limit=200), self.log.per_day(30))
+            zone = self.settings.zone  # staff times in the configured zone (RAG_TIMEZONE), named on the page
+            return render.render_unanswered(self.log.unanswered(limit=200, zone=zone), self.log.per_day(30, zone=zone),
+                                            feedback.zone_name(zone))
         except Exception:
             log.exception("feedback log: could not read")
             return render.render_notice(SORRY)

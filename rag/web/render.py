@@ -364,10 +364,11 @@ def _count(x: object) -> object:
     return len(x) if isinstance(x, (list, tuple)) else (x if x is not None else 0)
 
 
-def render_unanswered(rows, days) -> str:
+def render_unanswered(rows, days, zone: str = "UTC") -> str:
     """The staff tab: refused and 👎 questions, most frequent first, and a count per day.
-    `rows` are rag.web.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples. Votes are
-    named 踩/赞 as on the chat's buttons (an emoji is a box without an emoji font)."""
+    `rows` are rag.web.feedback.Unanswered, `days` (day, refused, 👎, 👍) tuples, both
+    read in the time zone named `zone` (rag.web.feedback.zone_name). Votes are named
+    踩/赞 as on the chat's buttons (an emoji is a box without an emoji font)."""
     if not rows:
         table = '<p class="rag-notice">还没有未答或被踩的问题。</p>'
     else:
@@ -376,24 +377,65 @@ def render_unanswered(rows, days) -> str:
             f'<div class="rag-src-head"><span class="rag-title">{esc(u.question)}</span>'
             f'<span class="rag-match">{u.times} 次（未答 {u.refused}，踩 {u.down}）</span></div>'
             f'<div class="rag-passage">{esc(u.answer)}</div>'
-            f'<div class="rag-meta">检索：{esc(u.query)} · 最近 {esc(u.last.replace("T", " ")[:16])} UTC</div>'
+            f'<div class="rag-meta">检索：{esc(u.query)} · 最近 {esc(u.last.replace("T", " ")[:16])}（{esc(zone)}）</div>'
             "</li>" for u in rows)
         table = f'<ol class="rag-sources rag-unanswered">{items}</ol>'
-    if days:
-        peak = max(max(r, n) for _, r, n, _ in days) or 1
-        bars = "".join(
-            f'<li><span class="rag-day">{esc(d)}</span>'
-            f'<span class="rag-bar rag-bar-refused" style="width:{round(100 * r / peak)}%"></span>'
-            f'<span class="rag-bar rag-bar-down" style="width:{round(100 * n / peak)}%"></span>'
-            f'<span class="rag-day-count">未答 {r} · 踩 {n} · 赞 {u}</span></li>' for d, r, n, u in days)
-        per_day = f'<div class="rag-sources-title">每天（UTC）</div><ul class="rag-days">{bars}</ul>'
-    else:
-        per_day = ""
-    return f'<div class="rag-log">{table}{per_day}</div>'
+    return f'<div class="rag-log">{table}{render_days(days, zone)}</div>'
+
+
+# the chart's series: (index in a day's tuple, name as on the chat's buttons, class)
+SERIES = ((1, "未答", "rag-bar-refused"), (2, "踩", "rag-bar-down"), (3, "赞", "rag-bar-up"))
+
+
+def _ticks(peak: int) -> list[int]:
+    """Scale labels for a chart whose longest bar is `peak`: 0, the middle when whole, `peak`."""
+    return [0, peak // 2, peak] if peak >= 2 and peak % 2 == 0 else [0, peak]
+
+
+def render_days(days, zone: str = "UTC") -> str:
+    """Counts per day as bars: one bar per series (未答, 踩, 赞), each as long as its
+    count against the longest one (the scale's right end), with a legend and the
+    numbers written out beside the bars (the bars are a picture of those numbers)."""
+    if not days:
+        return ""
+    peak = max(max(d[i] for i, _, _ in SERIES) for d in days) or 1
+    legend = "".join(f'<span class="rag-key"><span class="rag-swatch {cls}"></span>{name}</span>' for _, name, cls in SERIES)
+    ticks = "".join(f'<span class="rag-tick" style="left:{100 * t / peak:.4g}%">{t}</span>' for t in _ticks(peak))
+    axis = (f'<li class="rag-axis" aria-hidden="true"><span class="rag-day">次数</span>'
+            f'<span class="rag-track rag-scale">{ticks}</span></li>')
+    rows = []
+    for d in days:
+        bars = "".join(f'<span class="rag-bar {cls}" style="width:{100 * d[i] / peak:.4g}%"></span>' for i, _, cls in SERIES)
+        said = " · ".join(f"{name} {d[i]}" for i, name, _ in SERIES)
+        rows.append(f'<li><span class="rag-day">{esc(d[0])}</span><span class="rag-track" aria-hidden="true">{bars}</span>'
+                    f'<span class="rag-day-count">{said}</span></li>')
+    return (f'<div class="rag-sources-title">每天的次数（{esc(zone)} 时间）</div>'
+            f'<div class="rag-legend">{legend}<span class="rag-key">最长的条 = {peak} 次</span></div>'
+            f'<ul class="rag-days">{axis}{"".join(rows)}</ul>')
 
 
 # Page styles, passed to launch(css=...) (Gradio 6 moved css from Blocks to launch).
+# Every text colour is at least 4.5:1 against the backgrounds it sits on, in the
+# light and the dark theme (tests/test_contrast.py computes each pair; the browser
+# test measures the page). Gradio's Soft theme greys subdued text to #9ca3af
+# (2.4:1 on its #f9fafb page) and its accent #6366f1 is 4.3:1: both are set
+# darker here for the light theme, lighter for the dark one (this sheet comes
+# after the theme's, so its :root and :root.dark win over the theme's).
 CSS = """
+:root {
+  --body-text-color-subdued: #4b5563; --input-placeholder-color: #6b7280;
+  --block-label-text-color: #4338ca; --block-title-text-color: #4338ca; --button-primary-background-fill: #4f46e5;
+  --button-primary-background-fill-hover: #4338ca;
+  --rag-accent: #4338ca; --rag-warn: #b91c1c; --rag-ring: #4338ca;
+  --rag-refused: #b45309; --rag-down: #dc2626; --rag-up: #15803d;
+}
+:root.dark, :root .dark {
+  --body-text-color-subdued: #aeb4bd; --input-placeholder-color: #aeb4bd;
+  --rag-accent: #a5b4fc; --rag-warn: #fca5a5; --rag-ring: #a5b4fc;
+  --link-text-color: #a5b4fc; --link-text-color-hover: #c7d2fe; --link-text-color-visited: #c4b5fd;
+  --rag-refused: #fbbf24; --rag-down: #f87171; --rag-up: #4ade80;
+}
+button[role="tab"][aria-selected="true"] { color: var(--rag-accent); }
 .rag-header h1 { margin: 0 0 .2em 0; font-size: 1.6em; }
 .rag-header p { margin: 0; color: var(--body-text-color-subdued); }
 details.rag-overview { font-size: .9em; color: var(--body-text-color-subdued); margin-top: .3em; }
@@ -405,34 +447,55 @@ details.rag-overview summary { cursor: pointer; }
 .rag-query, .rag-assumed { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .3em; }
 .rag-refusal { font-weight: 600; }
 .rag-reason, .rag-notice { color: var(--body-text-color-subdued); }
-.rag-ref { color: var(--color-accent, #6366f1) !important; text-decoration: none; font-size: .85em; margin-left: .15em; }
+.rag-ref { color: var(--rag-accent) !important; text-decoration: none; font-size: .85em; margin-left: .15em; }
 .rag-sources-title { margin-top: .6em; font-size: .85em; font-weight: 600; color: var(--body-text-color-subdued); }
 ol.rag-sources { list-style: none; margin: .3em 0 0 0 !important; padding: 0 !important; }
 li.rag-src, li.rag-hit { margin: .4em 0; padding: .45em .7em; border-left: 3px solid var(--color-accent-soft, #c7d2fe);
   background: var(--background-fill-secondary); border-radius: 4px; font-size: .9em; }
 .rag-src-head { font-weight: 600; display: flex; flex-wrap: wrap; gap: .2em .6em; align-items: baseline; }
-.rag-num { color: var(--color-accent, #6366f1); }
+.rag-num { color: var(--rag-accent); }
 .rag-passage { margin: .25em 0; line-height: 1.65; }
-.rag-passage mark { background: #fde68a; color: inherit; padding: 0 .1em; border-radius: 2px; }
+.rag-passage mark { background: #fde68a; color: #1f2937; padding: 0 .1em; border-radius: 2px; }
 .rag-meta { font-size: .8em; color: var(--body-text-color-subdued); }
 .rag-match { font-weight: normal; font-size: .8em; color: var(--body-text-color-subdued); margin-left: auto; }
 details.rag-more { margin-top: .3em; }
 details.rag-more summary { cursor: pointer; font-size: .85em; color: var(--body-text-color-subdued); }
 ul.rag-examples { margin: .3em 0 0 1.1em; padding: 0; }
-.rag-example, .rag-copy { cursor: pointer; color: var(--color-accent, #6366f1); }
+.rag-example, .rag-copy { cursor: pointer; color: var(--rag-accent); }
 .rag-example:hover, .rag-copy:hover { text-decoration: underline; }
 .rag-cite { display: flex; flex-wrap: wrap; gap: .3em .8em; align-items: center; font-size: .8em; }
 .rag-cite code { white-space: normal; }
 .rag-copy { border: 1px solid currentColor; border-radius: 4px; padding: 0 .45em; font-size: .95em; user-select: none; }
 .rag-count { font-size: .85em; color: var(--body-text-color-subdued); margin: 0 0 .3em 0; }
 #ask-count { font-size: .8em; color: var(--body-text-color-subdued); text-align: right; padding: 0 .4em; min-height: 1.3em; }
-#ask-count.over { color: #b91c1c; font-weight: 600; }
+#ask-count.over { color: var(--rag-warn); font-weight: 600; }
+/* the question box: a ring a keyboard user can see (>= 3:1 against the page), drawn
+   inside the box (the groups around it clip what lies outside) */
+#ask-box:has(textarea:focus-visible) { outline: 3px solid var(--rag-ring); outline-offset: -3px; }
+#ask-box textarea:focus-visible { outline: none; }
+/* while answering: no English "processing | 0.1/1.5s" timer; the waiting bubble
+   says 正在查找答案… (its screen-reader text, set by the page script, made visible) */
+#chat .progress-text, #chat .eta-bar, #ask-box .progress-text, #ask-box .eta-bar { display: none !important; }
+#chat .message.pending[aria-label="正在查找答案…"] .sr-only { position: static; width: auto; height: auto; margin: 0 .5em 0 0; clip: auto;
+  clip-path: none; white-space: nowrap; overflow: visible; color: var(--body-text-color-subdued); }
+#chat .message.pending .message-content { display: flex; align-items: center; }
+/* the staff chart: bars as long as their counts, against the scale above them */
+.rag-legend { display: flex; flex-wrap: wrap; gap: .2em 1em; font-size: .8em; color: var(--body-text-color-subdued); margin: .2em 0; }
+.rag-key { display: inline-flex; align-items: center; gap: .3em; }
+.rag-swatch { display: inline-block; width: .9em; height: .9em; border-radius: 2px; }
 ul.rag-days { list-style: none; margin: .3em 0; padding: 0; font-size: .85em; }
-ul.rag-days li { display: flex; flex-wrap: wrap; align-items: center; gap: .2em .5em; margin: .15em 0; }
+ul.rag-days li { display: flex; flex-wrap: wrap; align-items: center; gap: .2em .8em; margin: .35em 0; }
 .rag-day { min-width: 6.5em; }
-.rag-bar { display: inline-block; height: .7em; min-width: 2px; max-width: 30%; border-radius: 2px; }
-.rag-bar-refused { background: #f59e0b; }
-.rag-bar-down { background: #ef4444; }
+.rag-track { position: relative; flex: 0 1 22em; min-width: 8em; display: flex; flex-direction: column; gap: 2px;
+  border-left: 1px solid var(--body-text-color-subdued); }
+.rag-scale { height: 1.2em; border-left: none; border-bottom: 1px solid var(--body-text-color-subdued); }
+.rag-tick { position: absolute; bottom: 0; transform: translateX(-50%); font-size: .9em; color: var(--body-text-color-subdued); }
+.rag-tick:first-child { transform: none; }
+.rag-tick:last-child { transform: translateX(-100%); }
+.rag-bar { display: block; height: .45em; border-radius: 0 2px 2px 0; }
+.rag-bar-refused { background: var(--rag-refused); }
+.rag-bar-down { background: var(--rag-down); }
+.rag-bar-up { background: var(--rag-up); }
 .rag-day-count { color: var(--body-text-color-subdued); }
 a.rag-export { display: inline-block; padding: .3em .9em; border-radius: 6px; border: 1px solid var(--border-color-primary);
   text-decoration: none; }

@@ -1,9 +1,14 @@
-"""Serving the page: launch options, the request guard, the CSV route, start-up helpers.
+"""Serving the two pages: one web app, the request guard, the CSV route, start-up helpers.
 
-Takes the demo rag.web.page builds; serves it with request bodies capped, a full
-queue answered "busy, try again", the staff CSV at /staff/unanswered.csv and the
-page script (rag.web.page_js). Also opens the engine and the feedback log for
-app.py, with progress and problems as console lines.
+Takes the pages rag.web.page builds and the staff login (rag.web.login); gives
+one FastAPI app: the public chat mounted at / and the staff page at /staff, both
+with the page script (rag.web.page_js), styles and theme, request bodies capped
+and a full queue answered "busy, try again"; in front of everything the staff
+gate, so that every /staff path (the staff page's own config, API, upload and
+queue routes, and the CSV at /staff/unanswered.csv) needs a session, while the
+public path meets one string comparison. `serve` runs it with uvicorn. Also
+opens the engine and the feedback log for app.py, with progress and problems as
+console lines.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import json
 import logging
 import sys
 from datetime import date
+from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import RagError
 from rag.web import page_js, render
 from rag.web.handlers import SORRY, Handlers
+from rag.web.login import PREFIX as STAFF_PREFIX
 from rag.web.page import EXPORT_PATH
 
 log = logging.getLogger("newsrag.app")
@@ -36,7 +43,7 @@ def export_route(h: Handlers):
         if h.log is None:
             return Response("没有开启记录。No feedback log.", status_code=404, media_type="text/plain; charset=utf-8")
         try:
-            body = h.log.csv_text().encode("utf-8")
+            body = h.log.csv_text(h.settings.zone).encode("utf-8")
         except Exception:
             log.exception("feedback log: could not export")
             return Response(SORRY, status_code=500, media_type="text/plain; charset=utf-8")
@@ -49,17 +56,19 @@ def export_route(h: Handlers):
 
 class Guard:
     """ASGI middleware: refuse request bodies over `max_bytes` (413, before the
-    app reads them; a body without Content-Length is counted as it arrives), and
-    turn the queue's 503 "Queue is full" into a plain "busy, try again"."""
+    app reads them; a body without Content-Length is counted as it arrives), or
+    over `limits[path]` for the paths named there (the staff upload), and turn the
+    queue's 503 "Queue is full" into a plain "busy, try again"."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, limits: dict[str, int] | None = None):
+        self.app, self.max_bytes, self.limits = app, max_bytes, dict(limits or {})
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        cap = self.limits.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if (length.isdigit() and int(length) > self.max_bytes) or (length and not length.isdigit()):
+        if (length.isdigit() and int(length) > cap) or (length and not length.isdigit()):
             log.info("refused a request body of %s bytes to %s", length.decode("latin-1")[:20], scope.get("path"))
             return await self._reply(send, 413, "请求太大。Request body too large.")
         if not length and scope.get("method") in ("POST", "PUT", "PATCH"):
@@ -70,8 +79,8 @@ class Guard:
                     return
                 body += message.get("body", b"")
                 more = message.get("more_body", False)
-                if len(body) > self.max_bytes:
-                    log.info("refused a streamed request body over %d bytes to %s", self.max_bytes, scope.get("path"))
+                if len(body) > cap:
+                    log.info("refused a streamed request body over %d bytes to %s", cap, scope.get("path"))
                     return await self._reply(send, 413, "请求太大。Request body too large.")
             sent = False
 
@@ -106,21 +115,62 @@ class Guard:
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def launch(demo, **kwargs):
-    """Launch with the app's look and safe defaults; kwargs override (tests pass a port)."""
-    import gradio as gr
+UPLOAD_PATH = STAFF_PREFIX + "/gradio_api/upload"
 
-    # FastAPI(middleware=[...]) unpacks each entry as (class, args, kwargs), which is
-    # what starlette's Middleware iterates as; a plain tuple spares importing it
-    guard = (Guard, (), {"max_bytes": MAX_BODY_BYTES})
-    h = getattr(demo, "rag_handlers", None)
-    routes = [export_route(h)] if h is not None else []
-    head = page_js.script(h.settings.max_question_chars if h is not None else 500)
-    opts = dict(share=False, show_error=False, css=render.CSS, theme=gr.themes.Soft(), footer_links=["api"],
-                head=head, app_kwargs={"middleware": [guard], "routes": routes},
-                state_session_capacity=h.settings.sessions if h is not None else Settings().sessions)
-    opts.update(kwargs)
-    return demo.launch(**opts)
+
+def build_app(public, staff, login, settings: Settings | None = None):
+    """The web app: the staff gate, the guard, the login and CSV routes, the staff
+    page at /staff and the public page at / (mounted last: it takes every other path)."""
+    import gradio as gr
+    from fastapi import FastAPI
+    from starlette.middleware import Middleware
+
+    from rag.web import issues
+    from rag.web.login import StaffGate, routes
+
+    h = public.rag_handlers
+    settings = settings or h.settings
+    # an upload of up to MAX_FILES issues, each within the issue limit, reaches
+    # the checks (which say "too large" in words); only a logged-in session gets this far
+    upload_cap = max(MAX_BODY_BYTES, issues.MAX_FILES * settings.max_issue_bytes + (1 << 20))
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, middleware=[
+        Middleware(StaffGate, login=login),  # outermost: no staff body is read before the session is checked
+        Middleware(Guard, max_bytes=MAX_BODY_BYTES, limits={UPLOAD_PATH: upload_cap}),
+    ])
+    for route in routes(login) + [export_route(h)]:
+        app.router.routes.append(route)
+    head = page_js.script(settings.max_question_chars)
+    look = dict(show_error=False, theme=gr.themes.Soft(), footer_links=["api"], head=head)
+    for demo in (public, staff):
+        demo.state_session_capacity = settings.sessions  # launch() would set it; mounting reads it
+    gr.mount_gradio_app(app, staff, path=STAFF_PREFIX, auth_dependency=login.user_of, css=render.CSS + issues.CSS,
+                        max_file_size=2 * settings.max_issue_bytes, **look)
+    # the staff page's uploads in a folder of their own, which the public page may
+    # never serve (its file route serves its whole upload folder, GRADIO_TEMP_DIR)
+    from gradio.utils import get_upload_folder
+    from starlette.routing import Mount
+
+    uploads = str(Path(get_upload_folder()).resolve() / "staff-uploads")
+    next(r for r in app.router.routes if isinstance(r, Mount) and r.path == STAFF_PREFIX).app.uploaded_file_dir = uploads
+    gr.mount_gradio_app(app, public, path="/", css=render.CSS, blocked_paths=[uploads], **look)
+    return app
+
+
+def serve(app, host: str, port: int) -> None:
+    """Run the app until interrupted; print Gradio's start line once it listens
+    (scripts and tests wait for it)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.started:
+                print(f"Running on local URL:  http://{host}:{port}", flush=True)
+
+    # the queue's event streams stay open: shutdown waits for them no more than 5 s
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    Server(config).run()
 
 
 def console_progress(*args, **kwargs) -> None:
@@ -147,6 +197,35 @@ def open_log(settings: Settings):
     except RagError as e:
         print(f"Warning: feedback is not recorded: {e}", file=sys.stderr, flush=True)
         return None
+
+
+def open_staff(settings: Settings):
+    """The staff login over the accounts file, with one console line saying whether
+    the staff side is on (it follows the file: an account added later turns it on)."""
+    from rag.web.accounts import Accounts
+    from rag.web.login import Login
+
+    login = Login(Accounts(settings.staff_path()))
+    why = login.problem()
+    if why is None:
+        print(f"Staff side on at {STAFF_PREFIX}/ ({len(login.accounts.names())} account(s)).", file=sys.stderr, flush=True)
+    elif why == "off":
+        print(f"Staff side off: no account yet; add one with `rag staff add NAME` (file {settings.staff_path()}).",
+              file=sys.stderr, flush=True)
+    else:
+        print(f"Warning: staff side off: {why} ({settings.staff_path()})", file=sys.stderr, flush=True)
+    return login
+
+
+def open_desk(h: Handlers):
+    """The issues tab's desk: publishing into the data folder of `h`'s settings,
+    swapping the new engine into `h` (temp files of a killed publish are swept now)."""
+    from rag.publish.reindex import Publisher
+    from rag.web.issues import IssueDesk
+
+    desk = IssueDesk(h, None)
+    desk.publisher = Publisher(h.settings, current=lambda: h.engine, swap=desk.swap)
+    return desk
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
