@@ -232,10 +232,11 @@ def main(argv=None) -> int:
     # (eval/ablate.py: the variant right most often; the first listed wins a tie)
     from eval.ablate import evaluate, variants
 
-    table = {name: evaluate([r for r in rows if r["answerable"]], features, reader_only)
-             for name, (features, reader_only) in variants(list(PICK_FEATURES)).items()}
+    options = variants(list(PICK_FEATURES))
+    answerable_rows = [r for r in rows if r["answerable"]]
+    table = {name: evaluate(answerable_rows, features, reader_only) for name, (features, reader_only) in options.items()}
     variant = max(table, key=lambda n: (table[n]["right"], -list(table).index(n)))
-    pick, reader_only = table[variant]["model"], variants(list(PICK_FEATURES))[variant][1]
+    pick, reader_only = table[variant]["model"], options[variant][1]
     log(f"pick variant: {variant} (" + ", ".join(f"{n} {t['right']:.3f}" for n, t in table.items()) + ")")
     choose_picks(rows, pick, reader_only)
     answerable = fit_model([r for r in fit_rows if r["retrieved"] or not r["answerable"]], "answerable",

@@ -110,3 +110,18 @@ def fake_reader_unless_slow(request, monkeypatch):
         from rag.answer import reader
 
         monkeypatch.setattr(reader, "load_default", lambda settings: FakeReader())
+
+
+# Debian's Chromium, driven by playwright: the browser tests' one browser per module
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()

@@ -11,12 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ARGS, CHROMIUM  # noqa: F401 (ARGS: test_security imports it from here)
 from test_app import MARKUP_QUESTION, STAFF, add_staff, restart, start_server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 REFUSED = "菏泽开发区的足球队去年拿了几次冠军？"
 
 pytestmark = [
@@ -31,15 +29,6 @@ def server(tmp_path_factory):
     s = start_server(tmp_path_factory.mktemp("browser"))
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url, width=1280, height=1100, **kw):

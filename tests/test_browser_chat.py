@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import CHROMIUM
 from test_app import start_server
-from test_browser import ARGS, CHROMIUM, ask, shot
+from test_browser import ask, shot
 
 pytestmark = [
     pytest.mark.slow,
@@ -76,15 +77,6 @@ def server(tmp_path_factory):
     s = start_server(tmp_path_factory.mktemp("browser-chat"))
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def open_chat(browser, server, width=1280, height=1000, init_script=None, query="", **kw):

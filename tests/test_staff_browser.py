@@ -12,8 +12,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from conftest import CHROMIUM
 from test_app import REAL_ISSUE, STAFF, Server, add_staff
-from test_browser import ARGS, ARTIFACTS, CHROMIUM, ask, shot
+from test_browser import ARTIFACTS, ask, shot
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,15 +52,6 @@ def server(tmp_path_factory):
     yield s
     s.stop()
     assert "Traceback" not in s.output(), s.output()[-3000:]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
 
 
 def open_page(browser, url):

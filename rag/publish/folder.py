@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rag.errors import PublishError
 from rag.publish.preview import name_problem
+from rag.store.folder import pid_alive
 
 TEMP_SUFFIX = ".publishing"
 KEPT = ".replaced"  # a folder, so the ingester (regular *.txt files only) never lists it
@@ -45,16 +46,6 @@ def _fsync_dir(d: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process
-    return True
 
 
 class IssueFolder:
@@ -172,7 +163,7 @@ class IssueFolder:
                 continue
             parts = e.name[:-len(TEMP_SUFFIX)].rsplit(".", 2)
             pid = parts[1] if len(parts) == 3 else ""
-            if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)):
                 continue
             try:
                 os.unlink(e.path)

@@ -284,7 +284,8 @@ def check_index_dir(index_dir: Path, writable: bool = True) -> None:
         raise IndexError_(f"cannot write the index folder {p}: {probe} is not writable")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Is process `pid` running? (a lock file's owner; rag.publish.folder reads its locks the same way)"""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -303,7 +304,7 @@ def _sweep(index_dir: Path) -> None:
             continue
         pid = p.name.split("-")[1] if p.name.count("-") >= 2 else ""
         try:
-            dead = (pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))) \
+            dead = (pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))) \
                 or time.time() - p.stat().st_mtime > 60
         except OSError:
             continue
