@@ -5,7 +5,8 @@ development data by eval/fit_reader.py (its provenance: rag/knowledge/reader.jso
 Each passage is read in windows of `max_len` tokens (question + passage piece);
 a start and an end score per token give span scores, and the score at the
 first token (<s>) is the window's "no answer here" score, as in SQuAD 2.0
-readers. Runs on rag.model.bert (NumPy): no torch at answer time.
+readers. Runs on onnxruntime (rag.model.runtime; rag.model.bert's NumPy pass where
+it is missing): no torch at answer time.
 
 Takes the question and a list of passage texts; gives Spans (character
 offsets into the passage given), best first, each with its window's null score.
@@ -21,7 +22,6 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.model.bert import Encoder
 from rag.errors import ModelError
 
 PAD_ID = 1
@@ -54,7 +54,7 @@ class ReaderSpec:
 
 
 class Reader:
-    def __init__(self, encoder: Encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec,
+    def __init__(self, encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec,
                  plain=None):
         """`plain`: a tokenizer of the same vocabulary without truncation (it
         measures the question alone); by default a copy of `tokenizer`."""
@@ -86,6 +86,7 @@ class Reader:
         from safetensors.numpy import load_file
 
         from rag.model.bert import load_encoder, load_tokenizer
+        from rag.model.runtime import fast
 
         try:
             meta = json.loads(Path(about).read_text(encoding="utf-8"))
@@ -98,7 +99,7 @@ class Reader:
         layers = {k for k in fitted if k.startswith("encoder.layer.")}
         if not layers or len(layers) + 2 != len(fitted) or any(int(k.split(".")[2]) >= len(base.layers) for k in layers):
             raise ModelError(f"reader weights {weights} do not fit the base model")
-        encoder = base.with_layers(fitted)
+        encoder = fast(base.with_layers(fitted))
         head_w = np.ascontiguousarray(fitted["qa.weight"].astype(np.float32).T)  # [hidden, 2]
         return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec, plain)
 

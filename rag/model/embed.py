@@ -84,16 +84,17 @@ def _set_threads() -> None:
 
 
 class LightEmbedder:
-    """The default model with its query side in NumPy (rag.model.bert): answering a
+    """The default model with its query side on onnxruntime (rag.model.runtime): answering a
     question needs no torch. Passages (index builds) go through
     sentence-transformers, loaded on first need; the two agree to cosine 0.99999
     (tests/test_embed.py)."""
 
     def __init__(self, model_dir: Path, name: str):
         from rag.model.bert import load_encoder, load_tokenizer
+        from rag.model.runtime import fast
 
         self.model_dir, self.name = Path(model_dir), name
-        self.encoder = load_encoder(self.model_dir)
+        self.encoder = fast(load_encoder(self.model_dir))
         self.dim = self.encoder.hidden
         self.tokenizer = load_tokenizer(self.model_dir)
         self.tokenizer.enable_truncation(max_length=512)  # as sentence-transformers' max_seq_length
