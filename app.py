@@ -47,7 +47,7 @@ def main() -> int:
         return 1
     h = make_handlers(engine, settings, open_log(settings))
     app = build_app(build_public(h), build_staff(h, open_desk(h)), open_staff(settings), settings)
-    serve(app, host, port)
+    serve(app, host, port, settings)
     return 0
 
 

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print one JSON object")
     a.add_argument("--history", action="append", default=[], metavar="Q",
                    help="an earlier question of the same conversation (repeat, oldest first)")
+    a.add_argument("--no-chat", action="store_true",
+                   help="answer in this process even when a chat is running over the same index "
+                        "(by default it answers, in seconds less, and says so on stderr)")
     a.add_argument("question")
 
     s = sub.add_parser("search", help="list the passages that match a keyword or question")
@@ -122,19 +125,27 @@ def _settings(args):
                     model=getattr(args, "model", None))
 
 
-def _print_answer(ans) -> None:
-    if ans.query and ans.query != ans.question:
-        print(f"检索：{ans.query}")
-    if not ans.answerable:
-        print(f"无法回答：{ans.reason or '这几期报纸中没有找到答案。'}")
-        if ans.citations:
+def _print_answer(d: dict) -> None:
+    """An answer as `ask --json` gives it (so one printed from the running chat reads the same)."""
+    if d["query"] and d["query"] != d["question"]:
+        print(f"检索：{d['query']}")
+    if not d["answerable"]:
+        print(f"无法回答：{d['reason'] or '这几期报纸中没有找到答案。'}")
+        if d["citations"]:
             print("最接近的段落：")
     else:
-        if ans.answer:
-            print(f"答案：{ans.answer}")
-        print(f"依据：{ans.sentence}")
-    for c in ans.citations:
-        print(f"[{c.rank}] 《{c.story}》第{c.paragraph}段 {c.source} [{c.start}–{c.end}] {c.text}")
+        if d["answer"]:
+            print(f"答案：{d['answer']}")
+        print(f"依据：{d['sentence']}")
+    for c in d["citations"]:
+        print(f"[{c['rank']}] 《{c['story']}》第{c['paragraph']}段 {c['source']} [{c['start']}–{c['end']}] {c['text']}")
+
+
+def _show(d: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(d, ensure_ascii=False))
+    else:
+        _print_answer(d)
 
 
 def _check_options(args) -> str | None:
@@ -187,6 +198,15 @@ def run(argv: list[str]) -> int:
                 print(f"{s.source} #{s.index + 1} 《{s.title}》 {s.byline or ''} {s.date or ''} "
                       f"({len(s.paragraphs)} paragraphs)")
         return 0
+    from rag import chatlink
+
+    why = chatlink.NONE_RUNNING
+    if args.command == "ask" and not args.no_chat:
+        answer, why = chatlink.ask(settings, args.question, args.history)
+        if answer is not None:
+            _show(answer, args.json)
+            print(f"({why})", file=sys.stderr)
+            return 0
     from rag.engine import Engine
     from rag.store.folder import check_index_dir
 
@@ -199,11 +219,9 @@ def run(argv: list[str]) -> int:
               f"{settings.index_dir / 'current'}")
         return 0
     if args.command == "ask":
-        ans = engine.ask(args.question, args.history)
-        if args.json:
-            print(json.dumps(ans.to_json(), ensure_ascii=False))
-        else:
-            _print_answer(ans)
+        _show(engine.ask(args.question, args.history).to_json(), args.json)
+        if why != chatlink.NONE_RUNNING:  # a chat is up but was not asked: say why
+            print(f"(answered in this process: {why})", file=sys.stderr)
         return 0
     if args.command == "search":
         hits = engine.search(args.query, k=args.k)

@@ -4,6 +4,7 @@ engine, the real issue and a made-up issue holding markup (slow)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -559,3 +560,41 @@ def test_csv_export_route(server, client):
     assert "attachment" in r.headers["content-disposition"]
     text = r.content.decode("utf-8-sig")
     assert text.startswith("question,times,refused") and "足球队" in text
+
+
+@pytest.mark.slow
+def test_one_shot_ask_is_answered_by_the_running_chat_as_in_process(server):
+    """`rag ask` on the chat's index goes to the chat (and says so) with the answer it would
+    give itself; --no-chat answers in process; a stopped chat takes its announcement along."""
+    data, index, _ = server.dirs
+    env = dict(os.environ, RAG_DATA_DIR=str(data), RAG_INDEX_DIR=str(index))
+
+    def ask(*args):
+        r = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", *args], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout), r.stderr
+
+    assert json.loads((index / "chat.json").read_text(encoding="utf-8"))["url"] == server.url.rstrip("/")
+    for args in (["现代医药港计划投资多少？"], ["--history", "现代医药港计划投资多少？", "那它占地多大？"],
+                 ["现代医药港的董事长是谁？"]):
+        via_chat, said = ask(*args)
+        assert f"answered by the chat running at {server.url.rstrip('/')}" in said
+        here, quiet = ask("--no-chat", *args)
+        assert via_chat == here and "answered by the chat" not in quiet
+    # input the chat would change (spaces around the question) is answered here, and it says why
+    _, said = ask(" 现代医药港计划投资多少？ ")
+    assert "answered in this process" in said and "spaces" in said
+
+
+@pytest.mark.slow
+def test_a_stopped_chat_withdraws_its_announcement(server, tmp_path):
+    import shutil
+
+    data, index, _ = server.dirs
+    shutil.copytree(index, tmp_path / "index", ignore=shutil.ignore_patterns("chat.json"))  # built: starts at once
+    s = Server(data, tmp_path / "index", tmp_path / "app.log")
+    s.wait()
+    assert json.loads((tmp_path / "index" / "chat.json").read_text(encoding="utf-8"))["pid"] == s.proc.pid
+    s.stop()  # SIGTERM, as a service manager stops it
+    assert s.proc.returncode is not None and not (tmp_path / "index" / "chat.json").exists()

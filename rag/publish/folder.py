@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rag.errors import PublishError
 from rag.publish.preview import name_problem
-from rag.store.folder import pid_alive
+from rag.liveness import pid_alive
 
 TEMP_SUFFIX = ".publishing"
 KEPT = ".replaced"  # a folder, so the ingester (regular *.txt files only) never lists it

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexError_
+from rag.liveness import pid_alive
 from rag.search.lexical import Terms
 from rag.types import Chunk, Paragraph, Story
 
@@ -282,17 +283,6 @@ def check_index_dir(index_dir: Path, writable: bool = True) -> None:
         raise IndexError_(f"cannot create the index folder {p}: {probe} is not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise IndexError_(f"cannot write the index folder {p}: {probe} is not writable")
-
-
-def pid_alive(pid: int) -> bool:
-    """Is process `pid` running? (a lock file's owner; rag.publish.folder reads its locks the same way)"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # someone else's process
-    return True
 
 
 def _sweep(index_dir: Path) -> None:

@@ -156,16 +156,32 @@ def build_app(public, staff, login, settings: Settings | None = None):
     return app
 
 
-def serve(app, host: str, port: int) -> None:
+def serve(app, host: str, port: int, settings: Settings | None = None) -> None:
     """Run the app until interrupted; print Gradio's start line once it listens
-    (scripts and tests wait for it)."""
+    (scripts and tests wait for it). With `settings`, announce the chat in its
+    index folder while it listens on this machine, so a one-shot `rag ask` over
+    the same index is answered by it (rag.chatlink)."""
     import uvicorn
+
+    from rag import chatlink
+
+    local = host in ("0.0.0.0", "127.0.0.1", "localhost")  # reachable at 127.0.0.1
+    announced = []
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None):
             await super().startup(sockets)
             if self.started:
                 print(f"Running on local URL:  http://{host}:{port}", flush=True)
+                if settings is not None and local:
+                    announced.append(chatlink.announce(settings, f"http://127.0.0.1:{port}"))
+
+        async def shutdown(self, sockets=None):
+            # here, not after run(): uvicorn re-raises a caught SIGTERM once run() ends,
+            # and the default handler ends the process before a `finally` below would run
+            for path in announced:
+                chatlink.withdraw(path)
+            await super().shutdown(sockets)
 
     # the queue's event streams stay open: shutdown waits for them no more than 5 s
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
