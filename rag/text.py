@@ -202,8 +202,24 @@ def passage_terms(title: str, text: str) -> list[str]:
 
 
 def tagged(text: str) -> list[tuple[str, str]]:
-    """(word, part-of-speech flag) pairs, jieba's tag set (n, v, ns, nr, m …)."""
-    return [(w.word, w.flag) for w in _lexicon().tagger.cut(text)]
+    """(word, part-of-speech flag) pairs, jieba's tag set (n, v, ns, nr, m …); the words
+    are pieces of `text` itself, in order.
+
+    Traditional text is tagged in its Simplified form (place for place, to_simplified):
+    jieba's tagger knows Simplified characters, and for one it does not know its HMM
+    tries every pair of its 256 states, so a DRCD paragraph took 0.9 s a question
+    (scripts/bench_scale.py text-tag) where a Simplified one takes 10 ms."""
+    simple = to_simplified(text)
+    pairs = [(w.word, w.flag) for w in _lexicon().tagger.cut(simple)]
+    if simple == text:
+        return pairs
+    if "".join(w for w, _ in pairs) != simple:  # never seen: the tagger dropped or changed a character
+        return [(w.word, w.flag) for w in _lexicon().tagger.cut(text)]
+    out, at = [], 0
+    for word, flag in pairs:
+        out.append((text[at : at + len(word)], flag))
+        at += len(word)
+    return out
 
 
 def in_dictionary(word: str) -> bool:

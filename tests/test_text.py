@@ -89,3 +89,18 @@ def test_followup_tried_when_the_question_alone_finds_nothing(engine, monkeypatc
     a = engine.ask(q, history)
     assert not a.answerable  # the issue does not say; but the carried query was tried first
     assert seen == [q, forced.query]
+
+
+def test_traditional_text_is_tagged_in_its_simplified_form_with_its_own_characters():
+    from rag.text import _lexicon, tagged, to_simplified
+
+    trad = "蘋果公司於1976年由史蒂夫·賈伯斯創立，總部位於美國加州庫比蒂諾。"
+    simple = to_simplified(trad)
+    assert simple != trad and len(simple) == len(trad)
+    got = tagged(trad)
+    assert "".join(w for w, _ in got) == trad  # pieces of the text itself, in order
+    want = [(w.word, w.flag) for w in _lexicon().tagger.cut(simple)]
+    assert [f for _, f in got] == [f for _, f in want] and [len(w) for w, _ in got] == [len(w) for w, _ in want]
+    # Simplified text is tagged as jieba tags it
+    text = "现代医药港占地4平方公里，计划投资300亿元。"
+    assert tagged(text) == [(w.word, w.flag) for w in _lexicon().tagger.cut(text)]
