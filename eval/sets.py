@@ -44,6 +44,23 @@ def _beat(name: str, about: str) -> EvalSet:
     return EvalSet(name, about, HERE / "beats" / name / "issues", HERE / "beats" / name / "questions.jsonl")
 
 
+def _devnews(name: str, about: str) -> EvalSet:
+    d = HERE / "devnews" / name
+    return EvalSet(f"news-{name}", about, d / "issues", d / "questions.jsonl")
+
+
+# Made-up newspaper issues written for fitting (eval/devnews/*/README.md): the
+# development sets are otherwise encyclopedia articles (CMRC, DRCD) and two issues.
+DEVNEWS = [
+    _devnews("health", "made-up issue 柏川县: health care, 40 questions: fitting only"),
+    _devnews("transport", "made-up issue 青岚县 (not the weather beat's): transport, 40 questions: fitting only"),
+    _devnews("education", "made-up issue 柘川县: education, 40 questions: fitting only"),
+    _devnews("culture", "made-up issue 桐溪县: culture and tourism, 40 questions: fitting only"),
+    _devnews("environment", "made-up issue 澄川县: environment and energy, 40 questions: fitting only"),
+    _devnews("business", "made-up issue 柘川县 (not education's): firms and technology, 40 questions: fitting only"),
+]
+
+
 SETS: dict[str, EvalSet] = {s.name: s for s in [
     EvalSet("shipped", "the first issue (菏泽开发区), 121 questions written while building",
             ROOT / "data" / "issues", HERE / "questions.jsonl"),
@@ -65,9 +82,11 @@ SETS: dict[str, EvalSet] = {s.name: s for s in [
     EvalSet("cmrc-fit", "CMRC 2018 dev pool group 4 (../shared/data): fitting only"),
     EvalSet("cmrc-fit-absent", "CMRC 2018 dev pool group 4 without its articles: fitting only"),
     EvalSet("cmrc-fit-made", "CMRC 2018 dev pool group 4 with one word of each question replaced: fitting only"),
+    *DEVNEWS,
 ]}
 assert all(s.issues is not None or s.name in VARIANTS for s in SETS.values())
-FITTING = ("drcd-fit", "drcd-fit-absent", "drcd-fit-made", "cmrc-fit", "cmrc-fit-absent", "cmrc-fit-made")
+FITTING = ("drcd-fit", "drcd-fit-absent", "drcd-fit-made", "cmrc-fit", "cmrc-fit-absent", "cmrc-fit-made",
+           *(s.name for s in DEVNEWS))
 REPORTED = tuple(n for n in SETS if n not in FITTING)
 QUICK = ("shipped", "heldout", "heldout2", "courts", "sport", "weather", "civic")
 

@@ -101,9 +101,25 @@ def ask(settings, question: str, history: list[str], timeout: float = TIMEOUT_S)
         answer = _call(url, [question, list(history)], timeout)
     except (OSError, ValueError, KeyError, TypeError) as e:  # URLError and timeouts are OSErrors
         return None, f"the chat at {url} did not answer ({type(e).__name__})"
-    if not isinstance(answer, dict) or "answerable" not in answer:
+    if not is_answer(answer):
         return None, f"the chat at {url} gave no answer"
     return answer, f"answered by the chat running at {url}"
+
+
+CITATION_KEYS = {"rank": int, "story": str, "paragraph": int, "text": str, "source": str, "start": int, "end": int}
+
+
+def is_answer(d) -> bool:
+    """Has `d` what `rag ask` prints (the `ask --json` object's keys, of their types)?"""
+    if not isinstance(d, dict) or not isinstance(d.get("answerable"), bool):
+        return False
+    if not all(isinstance(d.get(k), str) for k in ("question", "query")):
+        return False
+    if not all(d.get(k) is None or isinstance(d.get(k), str) for k in ("answer", "sentence", "reason")):
+        return False
+    cites = d.get("citations")
+    return isinstance(cites, list) and all(
+        isinstance(c, dict) and all(isinstance(c.get(k), t) for k, t in CITATION_KEYS.items()) for c in cites)
 
 
 def _call(url: str, data: list, timeout: float):

@@ -73,3 +73,13 @@ def test_the_history_limit_is_the_chats():
     from rag.web import handlers
 
     assert chatlink.MAX_HISTORY == handlers.MAX_HISTORY
+
+
+def test_only_a_whole_answer_object_is_printed():
+    good = {"question": "q", "query": "q", "answerable": True, "answer": "4平方公里", "sentence": "s", "reason": None,
+            "citations": [{"rank": 1, "story": "t", "paragraph": 5, "text": "s", "source": "f.txt", "start": 0, "end": 1}]}
+    assert chatlink.is_answer(good)
+    assert not chatlink.is_answer({**good, "answerable": "yes"})
+    assert not chatlink.is_answer({k: v for k, v in good.items() if k != "query"})
+    assert not chatlink.is_answer({**good, "citations": [{"rank": 1}]})
+    assert not chatlink.is_answer(["not", "a", "dict"])
