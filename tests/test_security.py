@@ -580,7 +580,7 @@ def test_no_server_paths_on_the_page(tiny_data, tmp_path):
     assert handlers.no_paths("data/issues/x.txt: cannot read") == "x.txt: cannot read"
 
 
-def _asgi(guard, method="POST", headers=(), chunks=(b"",)):
+def _asgi(guard, method="POST", headers=(), chunks=(b"",), path="/gradio_api/call/ask"):
     """Drive an ASGI middleware with one request; return (status, body, app_saw)."""
     import asyncio
 
@@ -594,7 +594,7 @@ def _asgi(guard, method="POST", headers=(), chunks=(b"",)):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(guard({"type": "http", "method": method, "path": "/gradio_api/call/ask",
+    asyncio.run(guard({"type": "http", "method": method, "path": path,
                        "headers": [(k.encode(), v.encode()) for k, v in headers]}, receive, send))
     status = next(m["status"] for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -626,6 +626,25 @@ def test_request_bodies_are_capped_and_a_full_queue_says_busy():
     assert _asgi(g, headers=[("content-length", "3")], chunks=[b"abc"])[:2] == (200, b"got 3")
     status, body, _ = _asgi(serve.Guard(full_app), headers=[("content-length", "2")], chunks=[b"{}"])
     assert status == 503 and json.loads(body)["detail"] == serve.BUSY and b"Queue is full" not in body
+
+
+def test_a_call_of_an_api_the_page_does_not_serve_is_a_plain_404():
+    """The public page serves /chat and /ask; a call of its old /search (the staff page's)
+    made Gradio raise: a 500 and a traceback in the log for every such request."""
+    from rag.web import serve
+
+    async def ok_app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    g = serve.Guard(ok_app, apis={"/": frozenset({"ask", "chat"}), "/staff": frozenset({"search"})})
+    for path in ("/gradio_api/call/search", "/gradio_api/call/search/abc123", "/gradio_api/run/nope",
+                 "/staff/gradio_api/call/ask"):
+        status, body, _ = _asgi(g, headers=[("content-length", "2")], chunks=[b"{}"], path=path)
+        assert status == 404 and "No such API endpoint" in json.loads(body)["detail"], path
+    for path in ("/gradio_api/call/ask", "/gradio_api/call/chat/abc", "/staff/gradio_api/call/search",
+                 "/gradio_api/queue/join", "/", "/staff/"):
+        assert _asgi(g, headers=[("content-length", "2")], chunks=[b"{}"], path=path)[:2] == (200, b"ok"), path
 
 
 # ------------------------------------------------------------ jieba cache

@@ -54,18 +54,42 @@ def export_route(h: Handlers):
     return Route(EXPORT_PATH, export, methods=["GET"])
 
 
+def api_names(blocks) -> frozenset[str]:
+    """The API names a Gradio page serves (its events' and gr.api's)."""
+    return frozenset(f.api_name for f in blocks.fns.values() if isinstance(f.api_name, str))
+
+
 class Guard:
     """ASGI middleware: refuse request bodies over `max_bytes` (413, before the
     app reads them; a body without Content-Length is counted as it arrives), or
-    over `limits[path]` for the paths named there (the staff upload), and turn the
-    queue's 503 "Queue is full" into a plain "busy, try again"."""
+    over `limits[path]` for the paths named there (the staff upload); answer a call
+    of an API name the page does not serve with a plain 404 (`apis`: the names by
+    mount path; Gradio itself raised, a 500 and a traceback in the log per request);
+    and turn the queue's 503 "Queue is full" into a plain "busy, try again"."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, limits: dict[str, int] | None = None):
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, limits: dict[str, int] | None = None,
+                 apis: dict[str, frozenset[str]] | None = None):
         self.app, self.max_bytes, self.limits = app, max_bytes, dict(limits or {})
+        # longest mount path first: /staff before /
+        self.apis = sorted((apis or {}).items(), key=lambda kv: -len(kv[0]))
+
+    def unknown_api(self, path: str) -> str | None:
+        """The API name in a call path (PREFIX/gradio_api/call|run/NAME[/EVENT]) its page does not serve."""
+        for prefix, names in self.apis:
+            head = prefix.rstrip("/") + "/gradio_api/"
+            if path.startswith(head):
+                parts = path[len(head):].split("/")
+                if len(parts) >= 2 and parts[0] in ("call", "run") and parts[1] not in names:
+                    return parts[1]
+                return None
+        return None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        unknown = self.unknown_api(scope.get("path", ""))
+        if unknown is not None:
+            return await self._reply(send, 404, f"没有这个接口。No such API endpoint: {unknown[:40]}")
         cap = self.limits.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
         if (length.isdigit() and int(length) > cap) or (length and not length.isdigit()):
@@ -135,7 +159,8 @@ def build_app(public, staff, login, settings: Settings | None = None):
     upload_cap = max(MAX_BODY_BYTES, issues.MAX_FILES * settings.max_issue_bytes + (1 << 20))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, middleware=[
         Middleware(StaffGate, login=login),  # outermost: no staff body is read before the session is checked
-        Middleware(Guard, max_bytes=MAX_BODY_BYTES, limits={UPLOAD_PATH: upload_cap}),
+        Middleware(Guard, max_bytes=MAX_BODY_BYTES, limits={UPLOAD_PATH: upload_cap},
+                   apis={"/": api_names(public), STAFF_PREFIX: api_names(staff)}),
     ])
     for route in routes(login) + [export_route(h)]:
         app.router.routes.append(route)
