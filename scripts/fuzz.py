@@ -170,6 +170,7 @@ def main() -> int:
     import logging
 
     from rag.web import handlers
+    from rag.web.handlers import SORRY
     from rag.search import query
 
     logging.getLogger("newsrag.app").setLevel(logging.ERROR)  # rejected junk is logged one line each: too many here
@@ -232,15 +233,15 @@ def main() -> int:
                                            sources)
                     except gr.Error as e:
                         typed_errors += 1
-                        why = "unexpected error behind /ask" if e.message == handlers.SORRY else None
+                        why = "unexpected error behind /ask" if e.message == SORRY else None
                 elif which == "chat":
                     reply = handlers.chat(q, [{"role": "user", "content": x} for x in h if isinstance(x, str)])
-                    why = check_html(reply) or ("unexpected error behind /chat" if handlers.SORRY in reply else None)
+                    why = check_html(reply) or ("unexpected error behind /chat" if SORRY in reply else None)
                 else:
                     issue = gen.r.choice(["全部", "../../etc/passwd", "/etc/passwd", gen.question()])
                     html, lines = handlers.search(q, issue, gen.r.choice(["全部", gen.question()]))
                     lines.encode("utf-8")
-                    why = check_html(html) or ("unexpected error behind /search" if handlers.SORRY in html else None)
+                    why = check_html(html) or ("unexpected error behind /search" if SORRY in html else None)
             else:
                 argv = ["ask", "--json", "--data", args.data, "--index", settings.index_dir.as_posix()]
                 for x in h[:3]:

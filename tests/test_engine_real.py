@@ -108,7 +108,7 @@ def test_long_question_is_cut_for_the_reader_not_a_panic(engine, source):
 # The questions of issue 21, as a new user asked them in the browser.
 
 @pytest.mark.xfail(strict=True, reason="known miss: 300亿元 is right but its pick probability (0.56) is below "
-                   "show_above (0.61, fitted on held-out development questions); see README, Evaluation")
+                   "show_above (0.59, fitted on held-out development questions); see README, Evaluation")
 def test_investment_is_bold(engine, source):
     ans = engine.ask("现代医药港计划投资多少？")
     assert_answer(ans, source, "300亿元")
@@ -127,7 +127,7 @@ def test_issue_does_not_say(engine, question):
     assert not ans.answerable, (ans.answer, ans.sentence)
 
 
-@pytest.mark.xfail(strict=True, reason="known miss: refused (answerable 0.40 below refuse_below 0.61)")
+@pytest.mark.xfail(strict=True, reason="known miss: refused (answerable 0.51 below refuse_below 0.66)")
 def test_named_manager_is_found(engine, source):
     ans = engine.ask("侯军旗是哪家企业的总经理？")
     assert ans.answerable, ans.reason

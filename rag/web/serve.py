@@ -54,42 +54,20 @@ def export_route(h: Handlers):
     return Route(EXPORT_PATH, export, methods=["GET"])
 
 
-def api_names(blocks) -> frozenset[str]:
-    """The API names a Gradio page serves (its events' and gr.api's)."""
-    return frozenset(f.api_name for f in blocks.fns.values() if isinstance(f.api_name, str))
-
-
 class Guard:
     """ASGI middleware: refuse request bodies over `max_bytes` (413, before the
     app reads them; a body without Content-Length is counted as it arrives), or
     over `limits[path]` for the paths named there (the staff upload); answer a call
-    of an API name the page does not serve with a plain 404 (`apis`: the names by
-    mount path; Gradio itself raised, a 500 and a traceback in the log per request);
-    and turn the queue's 503 "Queue is full" into a plain "busy, try again"."""
+    of an API name the page does not serve with a plain 404 (Gradio raises for it:
+    a 500 and a traceback in the log per request); and turn the queue's 503 "Queue
+    is full" into a plain "busy, try again"."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, limits: dict[str, int] | None = None,
-                 apis: dict[str, frozenset[str]] | None = None):
+    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES, limits: dict[str, int] | None = None):
         self.app, self.max_bytes, self.limits = app, max_bytes, dict(limits or {})
-        # longest mount path first: /staff before /
-        self.apis = sorted((apis or {}).items(), key=lambda kv: -len(kv[0]))
-
-    def unknown_api(self, path: str) -> str | None:
-        """The API name in a call path (PREFIX/gradio_api/call|run/NAME[/EVENT]) its page does not serve."""
-        for prefix, names in self.apis:
-            head = prefix.rstrip("/") + "/gradio_api/"
-            if path.startswith(head):
-                parts = path[len(head):].split("/")
-                if len(parts) >= 2 and parts[0] in ("call", "run") and parts[1] not in names:
-                    return parts[1]
-                return None
-        return None
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        unknown = self.unknown_api(scope.get("path", ""))
-        if unknown is not None:
-            return await self._reply(send, 404, f"没有这个接口。No such API endpoint: {unknown[:40]}")
         cap = self.limits.get(scope.get("path", ""), self.max_bytes)
         length = dict(scope.get("headers") or []).get(b"content-length", b"")
         if (length.isdigit() and int(length) > cap) or (length and not length.isdigit()):
@@ -116,10 +94,15 @@ class Guard:
                 return {"type": "http.request", "body": body, "more_body": False}
 
             receive = replay
-        busy = False
+        busy = started = False
+        held: list = []  # a 500 is held until the app returns: it may be Gradio's for an unknown name
 
         async def send_busy(message):
-            nonlocal busy
+            nonlocal busy, started
+            if held or (message["type"] == "http.response.start" and message["status"] == 500):
+                held.append(message)
+                return None
+            started = started or message["type"] == "http.response.start"
             if message["type"] == "http.response.start" and message["status"] == 503:
                 busy = True
                 return await self._reply(send, 503, BUSY, retry_after=True)
@@ -127,7 +110,21 @@ class Guard:
                 return None  # the queue's own body is replaced by ours
             return await send(message)
 
-        return await self.app(scope, receive, send_busy)
+        try:
+            result = await self.app(scope, receive, send_busy)
+        except Exception as e:
+            # Gradio's own error for a name it does not serve (gradio.route_utils; known by
+            # its name, so that this module imports no Gradio): its page's error middleware
+            # has sent a 500 (held here) and raised on
+            if type(e).__name__ == "FnIndexInferError" and not started:
+                log.info("no such API endpoint: %s", scope.get("path", "")[:100])
+                return await self._reply(send, 404, "没有这个接口。No such API endpoint.")
+            for m in held:
+                await send(m)
+            raise
+        for m in held:
+            await send(m)
+        return result
 
     @staticmethod
     async def _reply(send, status: int, detail: str, retry_after: bool = False):
@@ -159,8 +156,7 @@ def build_app(public, staff, login, settings: Settings | None = None):
     upload_cap = max(MAX_BODY_BYTES, issues.MAX_FILES * settings.max_issue_bytes + (1 << 20))
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, middleware=[
         Middleware(StaffGate, login=login),  # outermost: no staff body is read before the session is checked
-        Middleware(Guard, max_bytes=MAX_BODY_BYTES, limits={UPLOAD_PATH: upload_cap},
-                   apis={"/": api_names(public), STAFF_PREFIX: api_names(staff)}),
+        Middleware(Guard, max_bytes=MAX_BODY_BYTES, limits={UPLOAD_PATH: upload_cap}),
     ])
     for route in routes(login) + [export_route(h)]:
         app.router.routes.append(route)
