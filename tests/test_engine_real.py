@@ -95,7 +95,7 @@ def test_long_question_is_cut_for_the_reader_not_a_panic(engine, source):
     filler = "党障升港民思刘物度步学料发港区班展上要装思间济做制通全直四环业没优工持营步坚菏宜大展务产秆信机速"
     long_q = "现代医药港计划投资多少？" + filler * 8
     cut = reader.fit_question(long_q)
-    assert long_q.startswith(cut) and len(reader.plain.encode(cut, add_special_tokens=False).ids) == reader.max_question
+    assert long_q.startswith(cut) and len(reader.tokens.encode(cut).ids) == reader.max_question
     assert reader.fit_question("现代医药港计划投资多少？") == "现代医药港计划投资多少？"
     windows = reader.windows(long_q, ["现代医药港占地4平方公里，规划建设周期5年，计划投资300亿元。" * 6])
     assert 1 <= len(windows) <= 4

@@ -26,10 +26,10 @@ from rag.errors import ModelError
 
 PAD_ID = 1
 # Question tokens a window holds at most; a longer question is cut to its first
-# ones. The tokenizer panics (a BaseException that no handler stops) when the
-# question leaves the passage no more room than the stride, which a question of
-# about 120 tokens does (scripts/fuzz.py found it); and long questions would
-# cut passages into hundreds of windows. 64 as in the usual SQuAD recipe: the
+# ones. A question that leaves the passage no more room than the stride cannot
+# be read (`tokenizers` panicked on it, a BaseException that no handler stops:
+# scripts/fuzz.py found it); and long questions would cut passages into
+# hundreds of windows. 64 as in the usual SQuAD recipe: the
 # longest question of every evaluation set is 44 tokens, so none is cut.
 MAX_QUESTION_TOKENS = 64
 
@@ -54,27 +54,16 @@ class ReaderSpec:
 
 
 class Reader:
-    def __init__(self, encoder, head_w: np.ndarray, head_b: np.ndarray, tokenizer, spec: ReaderSpec,
-                 plain=None):
-        """`plain`: a tokenizer of the same vocabulary without truncation (it
-        measures the question alone); by default a copy of `tokenizer`."""
+    def __init__(self, encoder, head_w: np.ndarray, head_b: np.ndarray, tokens, spec: ReaderSpec):
+        """`tokens`: rag.model.tokens.Tokens of the base model's folder."""
         self.encoder, self.head_w, self.head_b, self.spec = encoder, head_w, head_b, spec
-        if plain is None:
-            from tokenizers import Tokenizer
-
-            plain = Tokenizer.from_str(tokenizer.to_str())
-        self.plain = plain
-        self.plain.no_truncation()
-        self.plain.no_padding()
-        tokenizer.enable_truncation(max_length=spec.max_len, stride=spec.stride, strategy="only_second")
-        tokenizer.no_padding()
-        self.tokenizer = tokenizer
+        self.tokens = tokens
         # room the question may take: the passage keeps more than the stride (4 special tokens)
         self.max_question = max(1, min(MAX_QUESTION_TOKENS, spec.max_len - spec.stride - 5))
 
     def fit_question(self, question: str) -> str:
         """The question, cut after its first `max_question` tokens when longer."""
-        enc = self.plain.encode(question, add_special_tokens=False)
+        enc = self.tokens.encode(question)
         if len(enc.ids) <= self.max_question:
             return question
         return question[: enc.offsets[self.max_question - 1][1]]
@@ -85,15 +74,16 @@ class Reader:
         layers it did not fit are the base encoder's own, shared with the embedder."""
         from safetensors.numpy import load_file
 
-        from rag.model.bert import load_encoder, load_tokenizer
+        from rag.model.bert import load_encoder
         from rag.model.runtime import fast
+        from rag.model.tokens import Tokens
 
         try:
             meta = json.loads(Path(about).read_text(encoding="utf-8"))
             spec = ReaderSpec(**{k: int(meta["reader"][k]) for k in ReaderSpec.__dataclass_fields__})
             base = load_encoder(Path(base_dir))
             fitted = load_file(str(weights))
-            tokenizer, plain = load_tokenizer(Path(base_dir)), load_tokenizer(Path(base_dir))
+            tokens = Tokens(Path(base_dir))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelError(f"could not load the reader ({weights}): {type(e).__name__}: {e}") from e
         layers = {k for k in fitted if k.startswith("encoder.layer.")}
@@ -101,18 +91,13 @@ class Reader:
             raise ModelError(f"reader weights {weights} do not fit the base model")
         encoder = fast(base.with_layers(fitted))
         head_w = np.ascontiguousarray(fitted["qa.weight"].astype(np.float32).T)  # [hidden, 2]
-        return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokenizer, spec, plain)
+        return cls(encoder, head_w, fitted["qa.bias"].astype(np.float32), tokens, spec)
 
     def windows(self, question: str, passages: Sequence[str]):
         """(passage index, token ids, per-token character offsets or None) for each window."""
-        out = []
-        question = self.fit_question(question)
-        for i, text in enumerate(passages):
-            enc = self.tokenizer.encode(question, text)
-            for e in [enc, *enc.overflowing]:
-                offs = [o if sid == 1 else None for o, sid in zip(e.offsets, e.sequence_ids)]
-                out.append((i, e.ids, offs))
-        return out
+        q = self.tokens.encode(self.fit_question(question))
+        return [(i, ids, offs) for i, text in enumerate(passages)
+                for ids, offs in self.tokens.windows(q, text, self.spec.max_len, self.spec.stride)]
 
     def logits(self, windows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         length = max(len(ids) for _, ids, _ in windows)

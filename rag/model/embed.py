@@ -90,14 +90,14 @@ class LightEmbedder:
     (tests/test_embed.py)."""
 
     def __init__(self, model_dir: Path, name: str):
-        from rag.model.bert import load_encoder, load_tokenizer
+        from rag.model.bert import load_encoder
         from rag.model.runtime import fast
+        from rag.model.tokens import Tokens
 
         self.model_dir, self.name = Path(model_dir), name
         self.encoder = fast(load_encoder(self.model_dir))
         self.dim = self.encoder.hidden
-        self.tokenizer = load_tokenizer(self.model_dir)
-        self.tokenizer.enable_truncation(max_length=512)  # as sentence-transformers' max_seq_length
+        self.tokens = Tokens(self.model_dir)
         config = json.loads((self.model_dir / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self.query_prompt = _prompt(config.get("prompts") or {}, "query") or ""
         self._full: Embedder | None = None
@@ -107,13 +107,13 @@ class LightEmbedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encs = self.tokenizer.encode_batch([self.query_prompt + t for t in texts])
-        length = max(len(e.ids) for e in encs)
-        ids = np.ones((len(encs), length), dtype=np.int64)  # 1 = <pad>
+        encs = [self.tokens.query(self.query_prompt + t, 512) for t in texts]  # 512: sentence-transformers' max_seq_length
+        length = max(len(e) for e in encs)
+        ids = np.full((len(encs), length), self.tokens.pad, dtype=np.int64)
         mask = np.zeros((len(encs), length), dtype=np.int64)
         for r, e in enumerate(encs):
-            ids[r, : len(e.ids)] = e.ids
-            mask[r, : len(e.ids)] = 1
+            ids[r, : len(e)] = e
+            mask[r, : len(e)] = 1
         return np.ascontiguousarray(mean_pool(self.encoder(ids, mask), mask), dtype=np.float32)
 
     def encode_passages(self, texts: Sequence[str],

