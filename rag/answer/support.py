@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from rag.search.lexical import BM25
+from rag.search.query import LOOK_CHARS
 from rag.text import STOPWORDS, fold, in_dictionary, tagged, tokens, words
 
 SUPPORT_MIN = 0.5  # share of query IDF mass the answer's paragraph must hold
@@ -28,7 +29,7 @@ FUTURE_RE = re.compile(r"^(?:明天|明日|后天|下周|下星期|下个?月|�
 
 
 def pos_flags(query: str) -> dict[str, str]:
-    return dict(tagged(query))
+    return dict(tagged(query[:LOOK_CHARS]))
 
 
 ASKED_TYPE_RE = re.compile(r"(?:哪些|哪个|哪几|哪一|哪|什么|多少|几|啥)([\u4e00-\u9fff]{1,2})")

@@ -25,6 +25,15 @@ ANAPHORA_RE = re.compile(r"^(?:那么|那|还有|另外|此外|并且|而且)|�
 LEADING_FILLER_RE = re.compile(r"^(?:那么|那|还有|另外|此外|and|so|then)[\s，,]*", re.I)
 
 ENTITY_FLAGS = {"nr", "ns", "nt", "nz", "j", "eng", "nrt", "nrfg"}
+# A question's first LOOK_CHARS characters are what its slips are fixed in and its
+# words tagged in (subject, entities). A bound on work, not a fitted number: past
+# the longest Chinese question of every evaluation set and of ../shared/data (73
+# characters; English questions are neither tagged nor slip-checked) and about
+# what the reader reads of one (64 tokens). A pasted paragraph is still searched
+# whole, but tagging and slip checks over 300-500 characters of text no issue
+# holds took 0.2-1.4 s (scripts/fuzz.py), jieba's tagger trying all of its
+# states on each character it does not know.
+LOOK_CHARS = 80
 
 
 def _hygiene(c: str) -> str:
@@ -120,6 +129,7 @@ def subject(question: str, corpus: str = "") -> str | None:
     q = LEADING_FILLER_RE.sub("", fold(question))
     if is_latin(q):
         return None
+    q = q[:LOOK_CHARS]
     prefix = _corpus_prefix(q, corpus) if corpus else ""
     if len(prefix) >= 3:
         q = prefix
@@ -153,7 +163,7 @@ def has_entity(question: str) -> bool:
     q = fold(question)
     if is_latin(q):
         return len([w for w in re.findall(r"[a-z]+", q) if w not in STOPWORDS]) >= 3
-    for word, flag in tagged(q):
+    for word, flag in tagged(q[:LOOK_CHARS]):
         if word in STOPWORDS:
             continue
         if flag in ENTITY_FLAGS:
@@ -243,5 +253,5 @@ def correct(question: str, corpus: str, names=(), index=None) -> str:
     from rag.search.slips import SlipIndex
 
     folded = fold(question)
-    fixed = (index or SlipIndex(corpus, names)).correct(folded)
+    fixed = (index or SlipIndex(corpus, names)).correct(folded[:LOOK_CHARS]) + folded[LOOK_CHARS:]
     return question if fixed == folded else fixed

@@ -34,6 +34,12 @@ DENSE_GAP_LATIN = 0.025
 DENSE_FLOOR = 0.65
 LEXICAL_MIN = 0.34
 STORY_BOOST = 1.0 / RRF_K  # as much as one extra first place
+# The dense branch embeds a question's first QUERY_CHARS characters. A bound on work,
+# not a fitted number: past the longest question of every evaluation set and of
+# ../shared/data (112 characters); a pasted 500-character text took 160 ms to embed
+# and a follow-up question embeds up to four texts (scripts/fuzz.py). BM25 still
+# reads all of it.
+QUERY_CHARS = 150
 
 
 def _mean_vector(index, block: int = 65536) -> np.ndarray:
@@ -67,8 +73,9 @@ class Retriever:
     def query_vector(self, query: str) -> np.ndarray:
         """The query's embedding. A question is searched, then its nearest passages
         listed, its story looked up for a follow-up: it is embedded once, and the
-        last few vectors are kept (the embedding is ~90% of the time per question)."""
-        key = fold(query)
+        last few vectors are kept (the embedding is ~90% of the time per question).
+        Only its first QUERY_CHARS characters are embedded."""
+        key = fold(query)[:QUERY_CHARS]
         if key not in self._recent:
             if len(self._recent) >= 8:
                 self._recent.pop(next(iter(self._recent)))  # oldest first: insertion order
