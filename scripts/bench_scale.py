@@ -40,8 +40,11 @@ real     The engine over an archive of REAL text with REAL vectors: the shipped
          time; the index is kept in .cache/bench-real, so later runs embed
          nothing). Prints ask p50/p95 of the shipped questions on the shipped
          issue alone, on it plus CMRC only and on the whole archive, and the
-         ratio to the issue alone; then where an archive ask spends its time
-         (cProfile, the functions that take most).
+         ratio to the issue alone, with the windows and tokens the reader read
+         per question (its pass is most of an ask, and it reads at most the
+         pieces around 4 hits: one issue often holds fewer distinct ones); then
+         where an archive ask spends its time (cProfile, the functions that
+         take most).
 
 text     What the engine keeps of the corpus's own text for slip correction
          (rag.search.slips), over REAL text: the CMRC 2018 and DRCD passages (about
@@ -367,6 +370,14 @@ def real_part(args) -> None:
                  if line.strip()][: args.asks]
     embedder = load_embedder(from_env(), quiet)
     read_with = answer_reader.load_default(from_env())
+    passes: list[tuple[int, int]] = []  # (windows, tokens) of each reader pass
+    logits = read_with.logits
+
+    def counted(windows):
+        passes.append((len(windows), sum(len(ids) for _, ids, _ in windows)))
+        return logits(windows)
+
+    read_with.logits = counted
     work = ROOT / ".cache" / "bench-real"
     made_up = sorted(f for d in ("heldout", "heldout2", "beats", "devnews") for f in (ROOT / "eval" / d).rglob("*.txt"))
     archives = {"the shipped issue alone": [], "+ CMRC 2018 trial and dev pool": ["cmrc", "cmrc-fit"],
@@ -393,15 +404,17 @@ def real_part(args) -> None:
         for q in questions:
             engine.ask(q)
         times = []
+        passes.clear()
         for q in questions:
             t = time.perf_counter()
             engine.ask(q)
             times.append((time.perf_counter() - t) * 1000)
         p50 = pct(times, .5)
         base_p50 = base_p50 or p50
+        read = (sum(w for w, _ in passes) / max(1, len(passes)), sum(t for _, t in passes) / max(1, len(passes)))
         print(f"{name:42s} {len(list(data.glob('*.txt'))):4d} files {len(engine.chunks):6d} passages: "
               f"open {opened:6.1f} s; ask p50 {p50:5.0f} ms p95 {pct(times, .95):5.0f} ms = {p50 / base_p50:.2f}x "
-              f"the issue alone", flush=True)
+              f"the issue alone; the reader read {read[0]:.1f} windows, {read[1]:.0f} tokens a question", flush=True)
     prof = cProfile.Profile()
     prof.enable()
     for q in questions:

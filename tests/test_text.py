@@ -104,3 +104,34 @@ def test_traditional_text_is_tagged_in_its_simplified_form_with_its_own_characte
     # Simplified text is tagged as jieba tags it
     text = "现代医药港占地4平方公里，计划投资300亿元。"
     assert tagged(text) == [(w.word, w.flag) for w in _lexicon().tagger.cut(text)]
+
+
+def test_tag_table_from_the_cache_is_the_dictionary_files(tmp_path):
+    """rag.text._posseg reads jieba's word tags from its cache, written at the first
+    start; they are the ones jieba.posseg reads from its dictionary file. Each start
+    is a fresh process (jieba.posseg is imported once per process)."""
+    import marshal
+    import subprocess
+    import sys
+
+    code = ("import sys, jieba, rag.text as t\n"
+            "from pathlib import Path\n"
+            f"t.CACHE = Path({str(tmp_path)!r})\n"
+            "p = t._posseg()\n"
+            "tab = dict(p.dt.word_tag_tab)\n"
+            "p.dt.load_word_tag(jieba.dt.get_dict_file())\n"
+            "print(len(tab), tab.get('缓存里的词'), {k: v for k, v in tab.items() if k != '缓存里的词'} == p.dt.word_tag_tab)\n")
+
+    def start() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+
+    n, mark, same = start()  # no cache yet: read from the file, then written
+    assert int(n) > 300000 and mark == "None" and same == "True"
+    (cache,) = tmp_path.glob("posseg-tags-*.marshal")
+    table = marshal.loads(cache.read_bytes())
+    table["缓存里的词"] = "zz"  # a word only the cache holds: the next start must show it
+    cache.write_bytes(marshal.dumps(table))
+    n, mark, same = start()
+    assert mark == "zz" and same == "True"
