@@ -4,7 +4,8 @@ On every question and passage of ../shared/data (CMRC 2018 trial and dev pool,
 DRCD dev and test pool; each as given and in the Simplified form the reader
 reads), the issues in data/ and eval/ with pieces cut from them anywhere and
 the questions of every evaluation set, and generated hostile strings
-(scripts/fuzz.py's junk, random code points): the ids and character offsets
+(scripts/fuzz.py's junk, random code points, letters with combining
+marks and joiners): the ids and character offsets
 of each text, the query input (`<s> query: text </s>`, 512 tokens), and the
 reader's windows of each question with its passage (192 tokens, stride 64, as
 rag/knowledge/reader.json). Prints how many texts the compact path took, how
@@ -25,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT.parent / "shared" / "data"
 FILES = ["cmrc2018/cmrc2018_trial.json", "cmrc2018/cmrc2018_dev_pool.json", "drcd/DRCD_dev.json",
          "drcd/DRCD_test_pool.json"]
 
@@ -38,13 +38,25 @@ def squad_texts(path: Path):
                 yield qa["question"], para["context"]
 
 
-def hostile(n: int, seed: int) -> list[str]:
+MARKS = [chr(c) for c in [*range(0x300, 0x370), *range(0xE31, 0xE3B), 0x901, 0x902, 0x903, 0x93C, 0x94D, 0x5B4,
+                          0x64E, 0x3099, 0x309A, 0xFE0F, 0xFE0E, 0x200D, 0x200C, 0x20DD, 0x1F3FB, 0xE0041, 0xE0100]]
+BASES = list("a中ก क😀ﬁ①ｶ\u3000 \t") + ["\u0958", "\u00c5", "\u212b", "\u0e33"]
+
+
+def hostile(n: int, seed: int, mapped: list[str]) -> list[str]:
+    """Random strings; a quarter of them letters (some that the map changes) with
+    combining marks and joiners, the cases rag.model.pieces decides between."""
     from fuzz import JUNK
 
     rng = random.Random(seed)
     out = []
     for _ in range(n):
         k = rng.randrange(4)
+        if k == 3 and rng.random() < 0.5:
+            pool = BASES + rng.sample(mapped, 8)
+            out.append("".join(rng.choice(MARKS) if rng.random() < 0.4 else rng.choice(pool)
+                               for _ in range(rng.randrange(1, 16))))
+            continue
         if k == 0:
             out.append("".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(1, 40))))
         elif k == 1:
@@ -87,9 +99,13 @@ def main(argv=None) -> int:
     single = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     single.enable_truncation(max_length=512)
 
+    from eval.reader_data import SHARED  # ../shared/data, or $RAG_SHARED_DATA
+
     pairs: list[tuple[str, str]] = []
     for f in FILES:
-        got = list(squad_texts(DATA / f))
+        if not (SHARED / f).is_file():
+            raise SystemExit(f"{SHARED / f} is missing (set RAG_SHARED_DATA to the folder of ../shared/data)")
+        got = list(squad_texts(SHARED / f))
         pairs += got[: args.limit] if args.limit else got
     pairs += [(to_simplified(q), to_simplified(c)) for q, c in pairs]
     issues = [f.read_text(encoding="utf-8") for d in ("data", "eval") for f in sorted((ROOT / d).rglob("*.txt"))]
@@ -99,7 +115,8 @@ def main(argv=None) -> int:
     rng = random.Random(0)
     cuts = [t[a : a + rng.randint(1, 400)] for t in issues for a in (rng.randrange(len(t)) for _ in range(300))]
     # lone surrogates cannot reach a tokenizer: every edge cleans input first (rag.text)
-    generated = [t for t in hostile(args.fuzz, 1) if not any(0xD800 <= ord(c) < 0xE000 for c in t)]
+    generated = [t for t in hostile(args.fuzz, 1, sorted(tokens.compact.norm))
+                 if not any(0xD800 <= ord(c) < 0xE000 for c in t)]
     texts = sorted({t for qc in pairs for t in qc} | set(issues) | set(asked) | set(cuts) | set(generated))
     print(f"{len(texts)} distinct texts ({len(pairs)} question-passage pairs, {len(issues)} issues and "
           f"{len(cuts)} pieces of them, {len(asked)} questions of the eval sets, {len(generated)} generated)")

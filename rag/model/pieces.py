@@ -23,11 +23,12 @@ The pipeline it copies (rag.model.tokenizer.tokenizer_json):
 `tokenizers` normalises by grapheme cluster, and a cluster shorter than 6 bytes
 whose first character is in the map is replaced whole; it also cuts the
 special tokens' texts (`<s>` ...) out before normalising. Those cases are not
-copied: `encode` returns None for a text holding a character that can join a
-cluster with its neighbour (combining marks, joiners, Hangul jamo, regional
-indicators, ...), a character the map removes (C0 controls: `tokenizers`
-shifts their neighbours' offsets) or a special token's text, and the caller
-asks `tokenizers`.
+copied: `encode` returns None for a text holding combining marks (or joiners)
+after a character the map changes or after a control, Hangul jamo, regional
+indicators and other characters that make clusters of their own, a character
+the map removes (C0 controls: `tokenizers` shifts their neighbours' offsets)
+or a special token's text, and the caller asks `tokenizers`. Marks on letters
+the map leaves alone (Thai, Hebrew points, é typed as e + ́) are copied.
 """
 
 from __future__ import annotations
@@ -45,15 +46,27 @@ SPECIAL_TEXTS = ("<s>", "</s>", "<pad>", "<unk>", "<mask>")
 SPECIAL_IDS = ("bos", "eos", "pad", "unk")
 SPACE, META = " ", "\u2581"
 
-# Characters that can join a grapheme cluster with a neighbour (Unicode's
-# Grapheme_Cluster_Break Extend, ZWJ, SpacingMark, Prepend, L/V/T,
-# Regional_Indicator, and CR of CR LF) beyond the categories Mn, Mc and Me.
-_JOINERS = re.compile(
-    "[\r\u200c\u200d\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u0e33\u0eb3"
-    "\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\uff9e\uff9f"
+# Characters after which `tokenizers`' grapheme clusters are not copied here
+# (Unicode's Grapheme_Cluster_Break Prepend, L/V/T, Regional_Indicator, and CR of
+# CR LF): a text holding one is declined.
+_BREAKERS = re.compile(
+    "[\r\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u0d4e\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff"
     "\U000110bd\U000110cd\U000111c2\U000111c3\U0001193f\U00011941\U00011a3a\U00011a84-\U00011a89"
-    "\U00011d46\U00011f02\U0001f1e6-\U0001f1ff\U0001f3fb-\U0001f3ff\U000e0000-\U000e0fff]"
+    "\U00011d46\U00011f02\U0001f1e6-\U0001f1ff]"
 )
+# Characters that extend the cluster before them (Extend, ZWJ, SpacingMark) beyond
+# the categories Mn, Mc and Me.
+_EXTENDERS = re.compile("[\u200c\u200d\u0e33\u0eb3\uff9e\uff9f\U0001f3fb-\U0001f3ff\U000e0000-\U000e0fff]")
+_CONTROLS = ("Cc", "Cf", "Zl", "Zp")  # clusters break around them
+
+
+def _extends(c: str) -> bool:
+    """Can `c` extend the cluster before it? Unassigned characters count: `tokenizers`
+    may know a later Unicode, in which they are marks (U+1AE3 is one in Unicode 16)."""
+    if ord(c) < 0x300:
+        return False
+    cat = unicodedata.category(c)
+    return cat[0] == "M" or cat == "Cn" or _EXTENDERS.match(c) is not None
 
 
 @dataclass(frozen=True)
@@ -109,9 +122,17 @@ class Pieces:
 
     @classmethod
     def load(cls, path: Path) -> "Pieces":
+        """ValueError for a file that is not a whole pieces file."""
         data = Path(path).read_bytes()
         if data[:4] != MAGIC:
             raise ValueError(f"{path} is not a pieces file")
+        try:
+            return cls._parse(data)
+        except (struct.error, UnicodeDecodeError, IndexError) as e:
+            raise ValueError(f"{path} is damaged: {e}") from None
+
+    @classmethod
+    def _parse(cls, data: bytes) -> "Pieces":
         n, bos, eos, pad, unk, bloblen, m = struct.unpack_from("<I4iII", data, 4)
         pos = 32
         offs = struct.unpack_from(f"<{n + 1}I", data, pos)
@@ -122,7 +143,7 @@ class Pieces:
         pos += bloblen
         text = blob.decode("utf-8")
         if len(text) != offs[-1]:
-            raise ValueError(f"{path}: damaged piece text")
+            raise ValueError("its piece text does not match its offsets")
         cps = struct.unpack_from(f"<{m}I", data, pos)
         pos += 4 * m
         out_offs = struct.unpack_from(f"<{m + 1}I", data, pos)
@@ -135,11 +156,21 @@ class Pieces:
 
     def copyable(self, text: str) -> bool:
         """Is `text` tokenized here exactly as by `tokenizers`? (see the module's doc)"""
-        if any(s in text for s in SPECIAL_TEXTS) or _JOINERS.search(text):
+        if any(s in text for s in SPECIAL_TEXTS) or _BREAKERS.search(text):
             return False
         if self._removed is not None and self._removed.search(text):
             return False
-        return not any(unicodedata.category(c)[0] == "M" for c in text if ord(c) >= 0x300)
+        # A cluster of several characters (a letter and its marks) is normalised whole
+        # by `tokenizers` when shorter than 6 bytes and its first character is in the
+        # map, else character by character as here: so a mark is copied unless the
+        # character its run of marks follows is in the map, or begins no cluster.
+        head = None
+        for c in text:
+            if not _extends(c):
+                head = c
+            elif head is None or head in self.norm or unicodedata.category(head) in _CONTROLS:
+                return False
+        return True
 
     def encode(self, text: str) -> Encoded | None:
         """Ids and character offsets, no special tokens; None when `text` is not copyable."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from rag.errors import ModelError
 from rag.model.pieces import FILE, Encoded, Pieces
 
 SPECIALS = 4  # <s> question </s> </s> passage </s>: tokens a pair window adds
@@ -31,7 +32,11 @@ class Tokens:
     def __init__(self, model_dir: Path):
         self.model_dir = Path(model_dir)
         f = self.model_dir / FILE
-        self.compact = _pieces(str(f), (f.stat().st_size, f.stat().st_mtime_ns)) if f.is_file() else None
+        try:
+            self.compact = _pieces(str(f), (f.stat().st_size, f.stat().st_mtime_ns)) if f.is_file() else None
+        except (OSError, ValueError) as e:
+            raise ModelError(f"could not read the model's tokenizer pieces ({e}); remove {self.model_dir} "
+                             f"and it is built again") from None
         self._full = None
         if self.compact is not None:
             s = self.compact.specials
