@@ -116,13 +116,14 @@ def _posseg():
     import sys
 
     jb = _jieba()
-    if "jieba.posseg" in sys.modules or jb.dt.dictionary != jb.DEFAULT_DICT or _cache_dir() is None:
+    where = _cache_dir()
+    if "jieba.posseg" in sys.modules or jb.dt.dictionary != jb.DEFAULT_DICT or where is None:
         return importlib.import_module("jieba.posseg")
     try:
         st = (Path(jb.__file__).resolve().parent / jb.DEFAULT_DICT_NAME).stat()
     except OSError:
         return importlib.import_module("jieba.posseg")
-    cache = Path(_cache_dir()) / f"posseg-tags-{jb.__version__}-{st.st_size}-{st.st_mtime_ns}.marshal"
+    cache = Path(where) / f"posseg-tags-{jb.__version__}-{st.st_size}-{st.st_mtime_ns}.marshal"
     try:
         table = marshal.loads(cache.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):

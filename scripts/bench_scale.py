@@ -98,6 +98,16 @@ def quiet(*_a, **_k) -> None:
     pass
 
 
+def ask_times(engine, questions: list[str]) -> list[float]:
+    """ms of each question asked once, in order (callers ask twice and keep the second pass)."""
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        engine.ask(q)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
 # ----------------------------------------------------------------- real vectors
 
 def real_vectors(n_passages: int, n_queries: int) -> tuple[np.ndarray, np.ndarray]:
@@ -324,13 +334,8 @@ def engine_part(args) -> None:
             engine = Engine.open(settings, progress=quiet, embedder=embedder, reader=read_with)
             opened = time.perf_counter() - t
             grown = rss_mb() - m0
-            for q in questions:
-                engine.ask(q)
-            times = []
-            for q in questions:
-                t = time.perf_counter()
-                engine.ask(q)
-                times.append((time.perf_counter() - t) * 1000)
+            ask_times(engine, questions)
+            times = ask_times(engine, questions)
             p50 = pct(times, .5)
             base_p50 = base_p50 or p50
             rates = {c: qps(engine, questions, c, args.qps_asks) for c in args.clients}
@@ -401,14 +406,9 @@ def real_part(args) -> None:
         t = time.perf_counter()
         engine = Engine.open(settings, progress=quiet, embedder=embedder, reader=read_with)
         opened = time.perf_counter() - t
-        for q in questions:
-            engine.ask(q)
-        times = []
+        ask_times(engine, questions)
         passes.clear()
-        for q in questions:
-            t = time.perf_counter()
-            engine.ask(q)
-            times.append((time.perf_counter() - t) * 1000)
+        times = ask_times(engine, questions)
         p50 = pct(times, .5)
         base_p50 = base_p50 or p50
         read = (sum(w for w, _ in passes) / max(1, len(passes)), sum(t for _, t in passes) / max(1, len(passes)))

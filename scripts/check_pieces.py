@@ -26,8 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FILES = ["cmrc2018/cmrc2018_trial.json", "cmrc2018/cmrc2018_dev_pool.json", "drcd/DRCD_dev.json",
-         "drcd/DRCD_test_pool.json"]
 
 
 def squad_texts(path: Path):
@@ -99,13 +97,14 @@ def main(argv=None) -> int:
     single = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     single.enable_truncation(max_length=512)
 
-    from eval.reader_data import SHARED  # ../shared/data, or $RAG_SHARED_DATA
+    from eval.reader_data import FILES, SHARED  # ../shared/data, or $RAG_SHARED_DATA
 
     pairs: list[tuple[str, str]] = []
-    for f in FILES:
-        if not (SHARED / f).is_file():
-            raise SystemExit(f"{SHARED / f} is missing (set RAG_SHARED_DATA to the folder of ../shared/data)")
-        got = list(squad_texts(SHARED / f))
+    for parts in FILES.values():
+        f = SHARED.joinpath(*parts)
+        if not f.is_file():
+            raise SystemExit(f"{f} is missing (set RAG_SHARED_DATA to the folder of ../shared/data)")
+        got = list(squad_texts(f))
         pairs += got[: args.limit] if args.limit else got
     pairs += [(to_simplified(q), to_simplified(c)) for q, c in pairs]
     issues = [f.read_text(encoding="utf-8") for d in ("data", "eval") for f in sorted((ROOT / d).rglob("*.txt"))]
